@@ -1,0 +1,59 @@
+import { codesharePaths } from '../../common/paths.js';
+import { defaultServerConfig } from '../../server/config.js';
+import { isLoopback, serverLoggerOptions, startServer } from '../../server/main.js';
+import { usageError } from '../errors.js';
+
+export interface ServerCommandOptions {
+  host: string;
+  port: number;
+  dataDir?: string;
+  databaseUrl?: string;
+  auth?: 'open' | 'github';
+  logLevel: string;
+}
+
+export async function runServer(options: ServerCommandOptions): Promise<void> {
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw usageError('--database-url must be a postgres:// URL');
+  }
+  const loopback = isLoopback(options.host);
+  const openAuth = options.auth ? options.auth === 'open' : loopback;
+  const config = defaultServerConfig();
+  config.openAuth = openAuth;
+  config.github.clientId = process.env.GITHUB_CLIENT_ID || null;
+  config.github.apiUrl = process.env.GITHUB_API_URL || config.github.apiUrl;
+  if (openAuth && !loopback) {
+    process.stderr.write(
+      `codeshare: warning: open sign-in on ${options.host}: anyone who can reach this address can sign in under any name\n`,
+    );
+  }
+  if (!openAuth && !config.github.clientId) {
+    process.stderr.write('codeshare: warning: open sign-in is off and GITHUB_CLIENT_ID is not set: only existing API tokens work\n');
+  }
+  const running = await startServer({
+    host: options.host,
+    port: options.port,
+    databaseUrl,
+    dataDir: options.dataDir ?? codesharePaths().dataDir,
+    config,
+    logger: serverLoggerOptions(options.logLevel),
+  });
+  process.stdout.write(`codeshare server listening on ${running.url}\n`);
+
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    running.app.log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,8 @@
+// The ordered list of migrations. A static list (rather than a folder scan) works the same
+// from TypeScript sources under vitest and from dist/ in production.
+import type { Migration } from 'kysely';
+import * as initial from './2026_11_25_0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_25_0001_initial': initial,
+};

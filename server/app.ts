@@ -1,0 +1,105 @@
+// buildApp assembles the Fastify application and never listens: the `server` command
+// listens, tests use inject() or listen on port 0.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { StorageKind } from '../db/open.js';
+import { authPlugin } from './auth.js';
+import type { ServerConfig } from './config.js';
+import { AppError } from './errors.js';
+import { registerRoutes } from './routes/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<Database>;
+    config: ServerConfig;
+    storage: { kind: StorageKind; location: string };
+  }
+}
+
+export interface AppOptions {
+  db: Kysely<Database>;
+  storage: { kind: StorageKind; location: string };
+  config: ServerConfig;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export type App = FastifyInstance;
+
+/** Tokens never reach a log line, whether in a header or a ?token= query. */
+export function redactTokenInUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.config.limits.bodyBytes,
+    // Request ids help correlate a client's report with the server log.
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 500 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('db', options.db);
+  app.decorate('config', options.config);
+  app.decorate('storage', options.storage);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const { statusCode, code, message } = describeError(err);
+    if (statusCode >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code, statusCode }, message);
+    void reply.status(statusCode).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .send({ error: { code: 'CS_ERR_ROUTE_NOT_FOUND', message: `No route ${request.method} ${redactTokenInUrl(request.url).split('?')[0]}` } });
+  });
+
+  await app.register(authPlugin);
+
+  app.get(
+    '/healthz',
+    { config: { public: true } },
+    async (_request, reply) => {
+      try {
+        await sql`select 1`.execute(app.db);
+        return { status: 'ok', database: { kind: app.storage.kind, ok: true } };
+      } catch (err) {
+        return reply.status(503).send({
+          status: 'unavailable',
+          database: { kind: app.storage.kind, ok: false, error: err instanceof Error ? err.message : String(err) },
+        });
+      }
+    },
+  );
+
+  await app.register(registerRoutes, { prefix: '/api' });
+  return app;
+}
+
+/** Maps anything thrown in a request to the one error shape and an HTTP status. */
+function describeError(err: FastifyError): { statusCode: number; code: string; message: string } {
+  if (err instanceof AppError) return { statusCode: err.statusCode, code: err.code, message: err.message };
+  if (err.validation) {
+    return { statusCode: 400, code: 'CS_ERR_VALIDATION', message: `Invalid request: ${err.message}` };
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { statusCode: 413, code: 'CS_ERR_TOO_LARGE', message: 'Request body is too large' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { statusCode: 400, code: 'CS_ERR_INVALID_JSON', message: 'Request body is not valid JSON' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { statusCode: 400, code: 'CS_ERR_INVALID_JSON', message: 'Request body is empty; send a JSON object' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { statusCode: 415, code: 'CS_ERR_MEDIA_TYPE', message: err.message };
+  }
+  if (err instanceof SyntaxError) return { statusCode: 400, code: 'CS_ERR_INVALID_JSON', message: 'Request body is not valid JSON' };
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return { statusCode: err.statusCode, code: err.code ?? 'CS_ERR_BAD_REQUEST', message: err.message };
+  }
+  return { statusCode: 500, code: 'CS_ERR_INTERNAL', message: 'Internal server error; the server log has the details' };
+}

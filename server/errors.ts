@@ -1,0 +1,39 @@
+// Every error the API answers with is created here, so codes, messages and HTTP statuses
+// stay consistent. The wire shape is always { error: { code, message } }.
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const createError = (code: string, message: string, statusCode: number) =>
+  new AppError(code, message, statusCode);
+
+export const errors = {
+  unauthorized: (message = 'Sign in first: run `codeshare auth login`, or send a valid token in the Authorization: Bearer header') =>
+    createError('CS_ERR_UNAUTHORIZED', message, 401),
+  invalidToken: () =>
+    createError('CS_ERR_INVALID_TOKEN', 'The token is unknown, revoked or expired: sign in again or create a new token', 401),
+  forbidden: (message: string) => createError('CS_ERR_FORBIDDEN', message, 403),
+  openAuthDisabled: () =>
+    createError('CS_ERR_OPEN_AUTH_DISABLED', 'Open sign-in is turned off on this server: sign in with GitHub instead', 403),
+  githubNotConfigured: () =>
+    createError('CS_ERR_GITHUB_NOT_CONFIGURED', 'GitHub sign-in is not configured on this server (GITHUB_CLIENT_ID)', 400),
+  githubRejected: (message: string) => createError('CS_ERR_GITHUB_REJECTED', message, 401),
+  githubUnavailable: (message: string) => createError('CS_ERR_GITHUB_UNAVAILABLE', message, 502),
+  projectNotFound: () => createError('CS_ERR_PROJECT_NOT_FOUND', 'Project not found', 404),
+  userNotFound: (username: string) => createError('CS_ERR_USER_NOT_FOUND', `No user named ${username}`, 404),
+  notFound: (what: string) => createError('CS_ERR_NOT_FOUND', `${what} not found`, 404),
+  conflict: (message: string) => createError('CS_ERR_CONFLICT', message, 409),
+  badRequest: (message: string) => createError('CS_ERR_BAD_REQUEST', message, 400),
+  tooLarge: (message: string) => createError('CS_ERR_TOO_LARGE', message, 413),
+  roleRequired: (role: string) =>
+    createError('CS_ERR_FORBIDDEN', `This needs the ${role} role in the project`, 403),
+  tokenScope: () =>
+    createError('CS_ERR_TOKEN_SCOPE', 'This token is limited to one project and cannot do this', 403),
+};

@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import { authRoutes } from './auth.js';
+import { projectRoutes } from './projects.js';
+import { userRoutes } from './users.js';
+
+/** One plugin per feature, all under /api. */
+export async function registerRoutes(app: FastifyInstance): Promise<void> {
+  await app.register(authRoutes);
+  await app.register(userRoutes);
+  await app.register(projectRoutes);
+}
