@@ -10,12 +10,16 @@ import { authPlugin } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { AppError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
+import { liveRoutes } from './routes/live.js';
+import { LiveServer } from './rooms/live-server.js';
+import { CloseCode } from '../common/protocol.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>;
     config: ServerConfig;
     storage: { kind: StorageKind; location: string };
+    live: LiveServer;
   }
 }
 
@@ -77,7 +81,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   );
 
+  const live = new LiveServer(options.db, options.config, app.log);
+  app.decorate('live', live);
+  // Before the storage closes: every applied update is stored and files are materialised.
+  app.addHook('preClose', async () => {
+    await live.close(CloseCode.ShuttingDown);
+  });
+
   await app.register(registerRoutes, { prefix: '/api' });
+  await app.register(liveRoutes);
   return app;
 }
 

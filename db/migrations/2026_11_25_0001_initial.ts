@@ -79,7 +79,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_by', 'uuid', (c) => c.references('users.id').onDelete('set null'))
     .addPrimaryKeyConstraint('project_files_pkey', ['project_id', 'file_id'])
-    .addUniqueConstraint('project_files_path_key', ['project_id', 'path'])
+    // Deferred, so a batch of renames that swaps paths commits as one consistent state.
+    .addUniqueConstraint('project_files_path_key', ['project_id', 'path'], (c) => c.deferrable().initiallyDeferred())
     .execute();
 
   await db.schema

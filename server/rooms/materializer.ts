@@ -1,0 +1,231 @@
+// Keeps project_files and file_activities in step with the Yjs docs, so REST, CI and SQL
+// read files without Yjs. Changes are gathered per project and written within a second of
+// the last edit (debounced, with a ceiling so a steady stream of edits still lands).
+import { createHash } from 'node:crypto';
+import { diffLines } from 'diff';
+import type { Kysely } from 'kysely';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Insertable } from 'kysely';
+import type { Database, FileAction, FileKind, ProjectFilesTable } from '../../db/schema.js';
+import { contentText, filesMap, parseIndexEntry, type IndexEntry } from '../../common/index-entry.js';
+import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../../common/protocol.js';
+import type { Room } from './room.js';
+import type { RoomRegistry } from './room-registry.js';
+
+interface PendingProject {
+  timer: NodeJS.Timeout | null;
+  firstChangeAt: number;
+  /** Files whose content changed, with who changed them last. */
+  dirtyFiles: Map<string, string | null>;
+  indexChangedBy: string | null;
+  running: Promise<void> | null;
+}
+
+export interface MaterializerTiming {
+  /** Quiet time after the last change before writing. */
+  debounceMs: number;
+  /** Longest a change waits while edits keep coming. */
+  maxDelayMs: number;
+}
+
+interface ActivityRow {
+  project_id: string;
+  file_id: string;
+  path: string;
+  old_path: string | null;
+  action: FileAction;
+  user_id: string | null;
+  lines_added: number;
+  lines_removed: number;
+}
+
+export class FileMaterializer {
+  private readonly projects = new Map<string, PendingProject>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly registry: RoomRegistry,
+    private readonly timing: MaterializerTiming,
+    private readonly log: Logger,
+  ) {
+    registry.onChange((room, userId) => this.markChanged(room, userId));
+  }
+
+  private markChanged(room: Room, userId: string | null): void {
+    let pending = this.projects.get(room.projectId);
+    if (!pending) {
+      pending = { timer: null, firstChangeAt: Date.now(), dirtyFiles: new Map(), indexChangedBy: null, running: null };
+      this.projects.set(room.projectId, pending);
+    }
+    const fileId = fileIdOfDoc(room.docName);
+    if (fileId) pending.dirtyFiles.set(fileId, userId);
+    else if (room.docName === INDEX_DOC) pending.indexChangedBy = userId;
+    if (pending.timer) clearTimeout(pending.timer);
+    const wait = Math.max(0, Math.min(this.timing.debounceMs, pending.firstChangeAt + this.timing.maxDelayMs - Date.now()));
+    pending.timer = setTimeout(() => void this.run(room.projectId), wait);
+  }
+
+  private run(projectId: string): Promise<void> {
+    const pending = this.projects.get(projectId);
+    if (!pending) return Promise.resolve();
+    if (pending.running) return pending.running.then(() => this.run(projectId));
+    if (pending.timer) clearTimeout(pending.timer);
+    this.projects.delete(projectId);
+    pending.running = this.materialize(projectId, pending).catch((err: unknown) => {
+      this.log.error({ err, projectId }, 'materialising files failed');
+    });
+    // Changes arriving meanwhile gather in a fresh PendingProject and run after this one.
+    return pending.running;
+  }
+
+  /** Writes every pending change now (tests, shutdown). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.projects.keys()].map((projectId) => this.run(projectId)));
+  }
+
+  private async materialize(projectId: string, pending: PendingProject): Promise<void> {
+    const entries = await this.registry.withRoom(projectId, INDEX_DOC, (room) => readIndex(room, this.log));
+    const rows = await this.db
+      .selectFrom('project_files')
+      .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'content'])
+      .where('project_id', '=', projectId)
+      .execute();
+    const rowsById = new Map(rows.map((row) => [row.file_id, row]));
+    const upserts: Insertable<ProjectFilesTable>[] = [];
+    const activities: ActivityRow[] = [];
+    const indexUser = pending.indexChangedBy;
+    const now = new Date();
+
+    for (const [path, entry] of entries) {
+      const row = rowsById.get(entry.id);
+      rowsById.delete(entry.id);
+      const editedBy = pending.dirtyFiles.has(entry.id) ? (pending.dirtyFiles.get(entry.id) ?? null) : indexUser;
+      let content: string | null = null;
+      let sha256 = entry.sha256 ?? null;
+      let size = entry.size;
+      if (entry.kind === 'text') {
+        if (row && row.kind === 'text' && !pending.dirtyFiles.has(entry.id)) {
+          content = row.content;
+          sha256 = row.sha256;
+          size = Buffer.byteLength(content ?? '');
+        } else {
+          content = await this.registry.withRoom(projectId, fileDocName(entry.id), (room) => contentText(room.doc).toString());
+          const bytes = Buffer.from(content, 'utf8');
+          size = bytes.byteLength;
+          sha256 = createHash('sha256').update(bytes).digest('hex');
+        }
+      }
+      const base = { project_id: projectId, file_id: entry.id, path, user_id: editedBy };
+      if (!row) {
+        activities.push({ ...base, old_path: null, action: 'created', lines_added: countLines(content), lines_removed: 0 });
+      } else {
+        if (row.path !== path) {
+          activities.push({ ...base, user_id: indexUser, old_path: row.path, action: 'renamed', lines_added: 0, lines_removed: 0 });
+        }
+        if (row.sha256 !== sha256 || row.kind !== entry.kind) {
+          const stats = lineStats(row.content ?? '', content ?? '');
+          activities.push({ ...base, old_path: null, action: 'edited', lines_added: stats.added, lines_removed: stats.removed });
+        }
+      }
+      const changed = !row || row.path !== path || row.sha256 !== sha256 || row.kind !== entry.kind || row.mode !== entry.mode;
+      if (changed) {
+        upserts.push({
+          project_id: projectId,
+          file_id: entry.id,
+          path,
+          kind: entry.kind as FileKind,
+          mode: entry.mode,
+          size,
+          sha256,
+          target: entry.target ?? null,
+          content,
+          updated_at: now,
+          updated_by: editedBy,
+        });
+      }
+    }
+    const removed = [...rowsById.values()];
+    for (const row of removed) {
+      activities.push({
+        project_id: projectId,
+        file_id: row.file_id,
+        path: row.path,
+        old_path: null,
+        action: 'deleted',
+        user_id: indexUser,
+        lines_added: 0,
+        lines_removed: countLines(row.content),
+      });
+    }
+    if (upserts.length === 0 && removed.length === 0 && activities.length === 0) return;
+
+    await this.db.transaction().execute(async (trx) => {
+      if (removed.length > 0) {
+        await trx
+          .deleteFrom('project_files')
+          .where('project_id', '=', projectId)
+          .where(
+            'file_id',
+            'in',
+            removed.map((r) => r.file_id),
+          )
+          .execute();
+      }
+      for (let i = 0; i < upserts.length; i += 500) {
+        await trx
+          .insertInto('project_files')
+          .values(upserts.slice(i, i + 500))
+          .onConflict((oc) =>
+            oc.columns(['project_id', 'file_id']).doUpdateSet((eb) => ({
+              path: eb.ref('excluded.path'),
+              kind: eb.ref('excluded.kind'),
+              mode: eb.ref('excluded.mode'),
+              size: eb.ref('excluded.size'),
+              sha256: eb.ref('excluded.sha256'),
+              target: eb.ref('excluded.target'),
+              content: eb.ref('excluded.content'),
+              updated_at: eb.ref('excluded.updated_at'),
+              updated_by: eb.ref('excluded.updated_by'),
+            })),
+          )
+          .execute();
+      }
+      for (let i = 0; i < activities.length; i += 500) {
+        await trx.insertInto('file_activities').values(activities.slice(i, i + 500)).execute();
+      }
+    });
+  }
+}
+
+/** The index's entries keyed by path; malformed entries and duplicate ids are skipped. */
+function readIndex(room: Room, log: Logger): Map<string, IndexEntry> {
+  const entries = new Map<string, IndexEntry>();
+  const seenIds = new Set<string>();
+  for (const [path, value] of filesMap(room.doc).entries()) {
+    const entry = parseIndexEntry(value);
+    if (!entry || seenIds.has(entry.id) || path.length === 0 || path.length > 4096) {
+      log.warn({ projectId: room.projectId, path: path.slice(0, 200) }, 'index entry skipped: malformed or duplicate id');
+      continue;
+    }
+    seenIds.add(entry.id);
+    entries.set(path, entry);
+  }
+  return entries;
+}
+
+function countLines(text: string | null): number {
+  if (!text) return 0;
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < text.length - 1; i = text.indexOf('\n', i + 1)) lines++;
+  return lines;
+}
+
+export function lineStats(before: string, after: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const part of diffLines(before, after)) {
+    if (part.added) added += part.count ?? 0;
+    else if (part.removed) removed += part.count ?? 0;
+  }
+  return { added, removed };
+}

@@ -1,0 +1,135 @@
+// The loaded rooms of one server instance. A doc is loaded once however many clients ask
+// for it at the same moment; it unloads after its last user left and everything it applied
+// is stored.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { DocStore } from './doc-store.js';
+import type { Fanout } from './fanout.js';
+import { Room, roomKey } from './room.js';
+import type { DocSubscriber, RoomLimits } from './types.js';
+
+export class RoomRegistry {
+  readonly instanceId = randomUUID();
+  private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>();
+  private readonly changeListeners: ((room: Room, userId: string | null) => void)[] = [];
+  private readonly unloading = new Map<string, Promise<void>>();
+  private readonly unsubscribeFanout: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly store: DocStore,
+    private readonly fanout: Fanout,
+    private readonly limits: RoomLimits,
+    private readonly log: Logger,
+  ) {
+    this.unsubscribeFanout = fanout.subscribe((message) => {
+      if (message.instanceId === this.instanceId) return;
+      const entry = this.rooms.get(roomKey(message.projectId, message.docName));
+      if (entry?.room.state === 'ready') entry.room.applyRemote(message.update);
+    });
+  }
+
+  onChange(listener: (room: Room, userId: string | null) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  get loadedCount(): number {
+    return this.rooms.size;
+  }
+
+  /** The ready room of a doc, loading it if needed; `subscriber` then receives its updates. */
+  async acquire(projectId: string, docName: string, subscriber: DocSubscriber | null): Promise<Room> {
+    if (this.closed) throw new Error('server is shutting down');
+    const key = roomKey(projectId, docName);
+    // A draining room finishes unloading before the doc is loaded afresh.
+    for (let unloading = this.unloading.get(key); unloading; unloading = this.unloading.get(key)) await unloading;
+    let entry = this.rooms.get(key);
+    if (!entry) {
+      const room = new Room(projectId, docName, {
+        store: this.store,
+        fanout: this.fanout,
+        instanceId: this.instanceId,
+        limits: this.limits,
+        log: this.log,
+        onChange: (r, userId) => this.changeListeners.forEach((listener) => listener(r, userId)),
+        onFailed: (r) => this.forget(r),
+      });
+      const ready = room.load().then(
+        () => room,
+        (err: unknown) => {
+          room.state = 'unloaded';
+          room.destroy();
+          this.forget(room);
+          this.log.error({ err, projectId, doc: docName }, 'loading a doc failed');
+          throw new Error(`could not load ${docName}`);
+        },
+      );
+      entry = { room, ready };
+      this.rooms.set(key, entry);
+    }
+    const room = await entry.ready;
+    if (room.idleTimer) clearTimeout(room.idleTimer);
+    room.idleTimer = null;
+    if (subscriber) room.subscribers.add(subscriber);
+    else room.holds++;
+    return room;
+  }
+
+  release(room: Room, subscriber: DocSubscriber | null): void {
+    if (subscriber) room.subscribers.delete(subscriber);
+    else room.holds--;
+    if (room.subscribers.size > 0 || room.holds > 0 || room.state !== 'ready' || this.closed) return;
+    if (room.idleTimer) clearTimeout(room.idleTimer);
+    room.idleTimer = setTimeout(() => void this.unload(room), this.limits.idleUnloadMs);
+    room.idleTimer.unref();
+  }
+
+  /** Runs `use` with the doc loaded, for server-side reads and writes. */
+  async withRoom<T>(projectId: string, docName: string, use: (room: Room) => T | Promise<T>): Promise<T> {
+    const room = await this.acquire(projectId, docName, null);
+    try {
+      return await use(room);
+    } finally {
+      this.release(room, null);
+    }
+  }
+
+  private async unload(room: Room): Promise<void> {
+    room.idleTimer = null;
+    if (room.subscribers.size > 0 || room.holds > 0 || room.state !== 'ready') return;
+    const done = room
+      .drain()
+      .catch((err: unknown) => this.log.error({ err, doc: room.docName }, 'draining a doc failed'))
+      .finally(() => {
+        this.forget(room);
+        this.unloading.delete(room.key);
+      });
+    this.unloading.set(room.key, done);
+    await done;
+  }
+
+  private forget(room: Room): void {
+    const entry = this.rooms.get(room.key);
+    if (entry?.room === room) this.rooms.delete(room.key);
+  }
+
+  /** Resolves once every loaded doc has stored everything applied so far. */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.rooms.values()].map(({ ready }) => ready.then((room) => room.flush(), () => undefined)));
+  }
+
+  /** Shutdown: stop taking subscribers, store everything applied, free every doc. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribeFanout();
+    const entries = [...this.rooms.values()];
+    await Promise.all(
+      entries.map(async ({ ready }) => {
+        const room = await ready.catch(() => null);
+        if (!room || room.state === 'unloaded') return;
+        await room.drain().catch((err: unknown) => this.log.error({ err, doc: room.docName }, 'final flush failed'));
+      }),
+    );
+    this.rooms.clear();
+  }
+}

@@ -1,0 +1,226 @@
+// One loaded Yjs document: its subscribers, its update log writes, its life.
+//
+//   loading -> ready -> draining -> unloaded
+//
+// A room that fails to load never becomes ready, so nobody is ever served (or stores) a blank
+// doc in place of a real one. Every update is applied, relayed to the other subscribers at
+// once, and appended to the log in small batches; `persisted` goes to the senders only after
+// their batch committed.
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
+import type { DocStore } from './doc-store.js';
+import type { Fanout } from './fanout.js';
+import type { DocSubscriber, RoomLimits } from './types.js';
+
+export type RoomState = 'loading' | 'ready' | 'draining' | 'unloaded';
+
+export interface RoomDeps {
+  store: DocStore;
+  fanout: Fanout;
+  instanceId: string;
+  limits: RoomLimits;
+  log: Logger;
+  /** Called after every applied change, with who made it (for materialised files). */
+  onChange(room: Room, userId: string | null): void;
+  /** Called when the room gives up (storage failure) so the registry forgets it. */
+  onFailed(room: Room): void;
+}
+
+interface PendingUpdate {
+  update: Uint8Array;
+  userId: string | null;
+  from: DocSubscriber | null;
+}
+
+const APPEND_RETRIES = 5;
+
+export class Room {
+  readonly doc = new Y.Doc();
+  readonly subscribers = new Set<DocSubscriber>();
+  state: RoomState = 'loading';
+  /** Transient users (REST writes, the materialiser) that keep the room from unloading. */
+  holds = 0;
+  /** The state vector of everything durably stored. */
+  persistedStateVector: Uint8Array = Y.encodeStateVector(new Y.Doc());
+  private pending: PendingUpdate[] = [];
+  private flushing: Promise<void> | null = null;
+  private logCount = 0;
+  private logBytes = 0;
+  private lastSeq = 0;
+  private awarenessOfDoc: Awareness | null = null;
+  idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly projectId: string,
+    readonly docName: string,
+    private readonly deps: RoomDeps,
+  ) {}
+
+  get key(): string {
+    return roomKey(this.projectId, this.docName);
+  }
+
+  /** Awareness of this one doc, for y-websocket editor bindings (cursors within a file). */
+  get awareness(): Awareness {
+    if (!this.awarenessOfDoc) {
+      this.awarenessOfDoc = new Awareness(this.doc);
+      this.awarenessOfDoc.setLocalState(null);
+    }
+    return this.awarenessOfDoc;
+  }
+
+  async load(): Promise<void> {
+    const stored = await this.deps.store.load(this.projectId, this.docName);
+    if (stored.update) Y.applyUpdate(this.doc, stored.update, 'storage');
+    this.logCount = stored.logCount;
+    this.logBytes = stored.logBytes;
+    this.lastSeq = stored.lastSeq;
+    this.persistedStateVector = Y.encodeStateVector(this.doc);
+    this.state = 'ready';
+  }
+
+  /**
+   * Applies a validated update from a client: relay first (latency), then persist. The raw
+   * update is what gets stored and relayed, so even structs the doc cannot integrate yet
+   * (missing dependencies) are kept and forwarded, never dropped.
+   */
+  applyUpdate(update: Uint8Array, userId: string | null, from: DocSubscriber | null): void {
+    Y.applyUpdate(this.doc, update, from ?? 'server');
+    for (const subscriber of this.subscribers) {
+      if (subscriber !== from) subscriber.sendUpdate(this.docName, update);
+    }
+    this.deps.fanout.publish({ instanceId: this.deps.instanceId, projectId: this.projectId, docName: this.docName, update });
+    this.pending.push({ update, userId, from });
+    this.scheduleFlush();
+    this.deps.onChange(this, userId);
+  }
+
+  /** A change made by the server itself (a REST write), as one update through the same path. */
+  transact(change: (doc: Y.Doc) => void, userId: string): void {
+    const before = Y.encodeStateVector(this.doc);
+    const scratch = new Y.Doc();
+    Y.applyUpdate(scratch, Y.encodeStateAsUpdate(this.doc));
+    change(scratch);
+    const update = Y.encodeStateAsUpdate(scratch, before);
+    scratch.destroy();
+    this.applyUpdate(update, userId, null);
+  }
+
+  /** An update another instance applied and stored: apply and relay, do not store again. */
+  applyRemote(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, 'fanout');
+    for (const subscriber of this.subscribers) subscriber.sendUpdate(this.docName, update);
+    // A missed message leaves structs waiting for their dependencies: read them from the log.
+    if (this.doc.store.pendingStructs) void this.catchUp();
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      const missed = await this.deps.store.readSince(this.projectId, this.docName, this.lastSeq);
+      for (const row of missed) {
+        Y.applyUpdate(this.doc, row.update, 'storage');
+        for (const subscriber of this.subscribers) subscriber.sendUpdate(this.docName, row.update);
+        this.lastSeq = Math.max(this.lastSeq, row.seq);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, doc: this.docName }, 'catch-up from the update log failed');
+    }
+  }
+
+  /** Resolves once every update applied so far is durably stored. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  get hasUnpersisted(): boolean {
+    return this.pending.length > 0 || this.flushing !== null;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    // One tick of batching: updates that arrive together are appended together.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.writePending())
+      .finally(() => {
+        this.flushing = null;
+        if (this.pending.length > 0 && this.state !== 'unloaded') this.scheduleFlush();
+      });
+  }
+
+  private async writePending(): Promise<void> {
+    while (this.pending.length > 0 && this.state !== 'unloaded') {
+      const batch = this.pending;
+      this.pending = [];
+      const stateVector = Y.encodeStateVector(this.doc);
+      let seq: number | undefined;
+      for (let attempt = 1; seq === undefined; attempt++) {
+        try {
+          seq = await this.deps.store.append(
+            this.projectId,
+            this.docName,
+            batch.map(({ update, userId }) => ({ update, userId })),
+          );
+        } catch (err) {
+          if (attempt >= APPEND_RETRIES) {
+            this.fail(err);
+            return;
+          }
+          this.deps.log.warn({ err, doc: this.docName, attempt }, 'appending to the update log failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        }
+      }
+      this.lastSeq = Math.max(this.lastSeq, seq);
+      this.persistedStateVector = stateVector;
+      this.logCount += batch.length;
+      for (const { update } of batch) this.logBytes += update.byteLength;
+      const senders = new Set(batch.map((p) => p.from).filter((s): s is DocSubscriber => s !== null));
+      for (const sender of senders) sender.sendPersisted(this.docName, stateVector);
+    }
+    if (this.logCount >= this.deps.limits.compactAfterUpdates || this.logBytes >= this.deps.limits.compactAfterBytes) {
+      await this.compact();
+    }
+  }
+
+  async compact(): Promise<void> {
+    try {
+      await this.deps.store.compact(this.projectId, this.docName);
+      this.logCount = 0;
+      this.logBytes = 0;
+    } catch (err) {
+      this.deps.log.warn({ err, doc: this.docName }, 'compaction failed; the log is kept as it is');
+    }
+  }
+
+  /**
+   * Storage refused our appends: what is in memory is not durable. Drop every subscriber so
+   * their clients reconnect and resend by state vector against the stored state.
+   */
+  private fail(err: unknown): void {
+    this.deps.log.error({ err, doc: this.docName }, 'update log unavailable; unloading the doc');
+    this.state = 'unloaded';
+    this.pending = [];
+    for (const subscriber of this.subscribers) subscriber.abort('storage failure');
+    this.subscribers.clear();
+    this.destroy();
+    this.deps.onFailed(this);
+  }
+
+  /** Waits until everything applied is stored, then frees the doc. */
+  async drain(): Promise<void> {
+    this.state = 'draining';
+    await this.flush();
+    if (this.logCount > 0 && this.state === 'draining') await this.compact();
+    this.state = 'unloaded';
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.awarenessOfDoc?.destroy();
+    this.doc.destroy();
+  }
+}
+
+export const roomKey = (projectId: string, docName: string) => `${projectId}\u0000${docName}`;
