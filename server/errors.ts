@@ -36,4 +36,11 @@ export const errors = {
     createError('CS_ERR_FORBIDDEN', `This needs the ${role} role in the project`, 403),
   tokenScope: () =>
     createError('CS_ERR_TOKEN_SCOPE', 'This token is limited to one project and cannot do this', 403),
+  tokenNotFound: () => createError('CS_ERR_TOKEN_NOT_FOUND', 'Token not found among your tokens', 404),
+  memberNotFound: (username: string) =>
+    createError('CS_ERR_MEMBER_NOT_FOUND', `${username} is not a member of the project`, 404),
+  alreadyMember: (username: string) =>
+    createError('CS_ERR_ALREADY_MEMBER', `${username} is already a member of the project: change their role instead`, 409),
+  lastOwner: () =>
+    createError('CS_ERR_LAST_OWNER', 'A project needs at least one owner: make someone else an owner first', 409),
 };

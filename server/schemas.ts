@@ -54,3 +54,27 @@ export const errorResponses = {
   409: ErrorResponse,
   413: ErrorResponse,
 } as const;
+
+export const ApiTokenSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('session'), Type.Literal('api')]),
+  projectId: Type.Union([Type.String(), Type.Null()]),
+  project: Type.Union([Type.String(), Type.Null()], { description: 'owner/name of the project the token is limited to' }),
+  role: Type.Union([RoleSchema, Type.Null()], {
+    description: 'the most the token may do in its project; null acts with the user\'s own role',
+  }),
+  expiresAt: Type.Union([DateTime, Type.Null()]),
+  lastUsedAt: Type.Union([DateTime, Type.Null()]),
+  revokedAt: Type.Union([DateTime, Type.Null()]),
+  createdAt: DateTime,
+});
+export type ApiTokenDto = Static<typeof ApiTokenSchema>;
+
+export const MemberSchema = Type.Object({
+  username: Type.String(),
+  userId: Type.String(),
+  role: RoleSchema,
+  addedAt: DateTime,
+});
+export type MemberDto = Static<typeof MemberSchema>;

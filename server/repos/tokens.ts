@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { ApiToken, Database, Role, User } from '../../db/schema.js';
+import type { ApiTokenDto } from '../schemas.js';
 
 export const TOKEN_PREFIX = 'cs_';
 
@@ -60,4 +61,86 @@ export async function findActiveToken(
 export async function touchToken(db: Kysely<Database>, token: ApiToken): Promise<void> {
   if (token.last_used_at && Date.now() - token.last_used_at.getTime() < 60_000) return;
   await db.updateTable('api_tokens').set({ last_used_at: new Date() }).where('id', '=', token.id).execute();
+}
+
+/** A token as its owner sees it: everything but the hash. */
+export type ListedToken = Omit<ApiToken, 'token_hash'> & { project_full_name: string | null };
+
+export function toApiTokenDto(token: ListedToken): ApiTokenDto {
+  return {
+    id: token.id,
+    name: token.name,
+    kind: token.kind,
+    projectId: token.project_id,
+    project: token.project_full_name,
+    role: token.role,
+    expiresAt: token.expires_at?.toISOString() ?? null,
+    lastUsedAt: token.last_used_at?.toISOString() ?? null,
+    revokedAt: token.revoked_at?.toISOString() ?? null,
+    createdAt: token.created_at.toISOString(),
+  };
+}
+
+/**
+ * Position of a token in the listing. created_at travels as whole microseconds since the
+ * epoch, not as a JS Date: a Date keeps milliseconds and now() has microseconds, so a Date
+ * cursor would hand the last row of a page back again at the top of the next one.
+ */
+export interface TokenCursor {
+  createdUs: number;
+  id: string;
+}
+
+/** One page of a user's tokens, oldest first, fetched with limit + 1 rows to see a next page. */
+export async function listTokens(
+  db: Kysely<Database>,
+  userId: string,
+  limit: number,
+  after: TokenCursor | undefined,
+): Promise<(ListedToken & { cursor: TokenCursor })[]> {
+  let query = db
+    .selectFrom('api_tokens as t')
+    .leftJoin('projects as p', 'p.id', 't.project_id')
+    .leftJoin('users as o', 'o.id', 'p.owner_id')
+    .select([
+      't.id',
+      't.user_id',
+      't.name',
+      't.kind',
+      't.project_id',
+      't.role',
+      't.expires_at',
+      't.last_used_at',
+      't.revoked_at',
+      't.created_at',
+      'p.name as project_name',
+      'o.username as project_owner',
+      sql<number>`(extract(epoch from t.created_at) * 1000000)::bigint`.as('created_us'),
+    ])
+    .where('t.user_id', '=', userId);
+  if (after) {
+    query = query.where(
+      sql<boolean>`(t.created_at, t.id) > (timestamptz 'epoch' + ${after.createdUs} * interval '1 microsecond', ${after.id}::uuid)`,
+    );
+  }
+  const rows = await query.orderBy('t.created_at').orderBy('t.id').limit(limit + 1).execute();
+  return rows.map(({ project_name, project_owner, created_us, ...token }) => ({
+    ...token,
+    project_full_name: project_name !== null && project_owner !== null ? `${project_owner}/${project_name}` : null,
+    cursor: { createdUs: created_us, id: token.id },
+  }));
+}
+
+/**
+ * Revokes one of the user's tokens. Revoking twice keeps the first time. Undefined when the
+ * user has no token with that id, so someone else's token looks exactly like a missing one.
+ */
+export async function revokeToken(db: Kysely<Database>, userId: string, id: string): Promise<{ id: string } | undefined> {
+  return db
+    .updateTable('api_tokens')
+    .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .returning('id')
+    .executeTakeFirst();
 }
