@@ -43,4 +43,13 @@ export const errors = {
     createError('CS_ERR_ALREADY_MEMBER', `${username} is already a member of the project: change their role instead`, 409),
   lastOwner: () =>
     createError('CS_ERR_LAST_OWNER', 'A project needs at least one owner: make someone else an owner first', 409),
+  invalidCursor: () => createError('CS_ERR_BAD_REQUEST', 'Invalid cursor: pass back the nextCursor of a previous page', 400),
+  mediaType: (expected: string) => createError('CS_ERR_MEDIA_TYPE', `Send the body as ${expected}`, 415),
+  fileNotFound: (path: string) => createError('CS_ERR_FILE_NOT_FOUND', `No file at ${path} in the project`, 404),
+  notText: (path: string, reason: string) => createError('CS_ERR_NOT_TEXT', `${path} has no text content: ${reason}`, 409),
+  blobNotFound: (sha256: string) => createError('CS_ERR_BLOB_NOT_FOUND', `No blob ${sha256} in the project: upload it first`, 404),
+  hashMismatch: (expected: string, actual: string) =>
+    createError('CS_ERR_HASH_MISMATCH', `The body's sha256 is ${actual}, not ${expected}: the upload was corrupted or sent to the wrong address`, 400),
+  aiSessionNotFound: () => createError('CS_ERR_AI_SESSION_NOT_FOUND', 'AI chat session not found in this project', 404),
+  gitNotFound: () => createError('CS_ERR_GIT_NOT_FOUND', 'No git repository is recorded for this project yet', 404),
 };

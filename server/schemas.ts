@@ -78,3 +78,104 @@ export const MemberSchema = Type.Object({
   addedAt: DateTime,
 });
 export type MemberDto = Static<typeof MemberSchema>;
+
+// Project content and history, as REST serves it (files, activity, sessions, AI, git, blobs).
+export const GitSha = Type.String({ pattern: '^[0-9a-f]{40}$', description: 'a commit id, 40 lowercase hex digits' });
+export const FileKindSchema = Type.Union([Type.Literal('text'), Type.Literal('binary'), Type.Literal('symlink')]);
+export const FileActionSchema = Type.Union([
+  Type.Literal('created'),
+  Type.Literal('edited'),
+  Type.Literal('renamed'),
+  Type.Literal('deleted'),
+]);
+export const MessageStatusSchema = Type.Union([
+  Type.Literal('complete'),
+  Type.Literal('streaming'),
+  Type.Literal('interrupted'),
+  Type.Literal('failed'),
+]);
+const Nullable = <T extends TSchema>(item: T) => Type.Union([item, Type.Null()]);
+
+export const ProjectFileSchema = Type.Object({
+  path: Type.String(),
+  fileId: Type.String(),
+  kind: FileKindSchema,
+  mode: Type.Integer(),
+  size: Type.Integer(),
+  sha256: Nullable(Type.String()),
+  target: Nullable(Type.String({ description: 'where a symlink points' })),
+  updatedAt: DateTime,
+  updatedBy: Nullable(Type.String({ description: 'username' })),
+});
+export type ProjectFileDto = Static<typeof ProjectFileSchema>;
+
+export const FileActivitySchema = Type.Object({
+  id: Type.Integer(),
+  fileId: Type.String(),
+  path: Type.String(),
+  oldPath: Nullable(Type.String()),
+  action: FileActionSchema,
+  user: Nullable(Type.String({ description: 'username' })),
+  linesAdded: Type.Integer(),
+  linesRemoved: Type.Integer(),
+  createdAt: DateTime,
+});
+export type FileActivityDto = Static<typeof FileActivitySchema>;
+
+export const SessionParticipantSchema = Type.Object({
+  username: Type.String(),
+  client: Type.String(),
+  joinedAt: DateTime,
+  leftAt: Nullable(DateTime),
+});
+export const CollaborationSessionSchema = Type.Object({
+  id: Type.String(),
+  startedAt: DateTime,
+  endedAt: Nullable(DateTime),
+  participants: Type.Array(SessionParticipantSchema),
+});
+export type CollaborationSessionDto = Static<typeof CollaborationSessionSchema>;
+
+export const AiChatSessionSchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  createdBy: Nullable(Type.String({ description: 'username' })),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+export type AiChatSessionDto = Static<typeof AiChatSessionSchema>;
+
+export const AiMessageSchema = Type.Object({
+  id: Type.Integer(),
+  role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+  content: Type.String(),
+  user: Nullable(Type.String({ description: 'username of who asked' })),
+  model: Nullable(Type.String()),
+  filesUsed: Type.Array(Type.String()),
+  promptTokens: Nullable(Type.Integer()),
+  completionTokens: Nullable(Type.Integer()),
+  status: MessageStatusSchema,
+  createdAt: DateTime,
+});
+export type AiMessageDto = Static<typeof AiMessageSchema>;
+
+export const GitRepositorySchema = Type.Object({
+  remoteUrl: Nullable(Type.String()),
+  defaultBranch: Nullable(Type.String()),
+  headSha: Nullable(GitSha),
+  updatedAt: DateTime,
+});
+export type GitRepositoryDto = Static<typeof GitRepositorySchema>;
+
+export const GitCommitSchema = Type.Object({
+  sha: GitSha,
+  message: Type.String(),
+  authorName: Type.String(),
+  authorEmail: Nullable(Type.String()),
+  branch: Nullable(Type.String()),
+  committedAt: DateTime,
+  recordedBy: Nullable(Type.String({ description: 'username' })),
+});
+export type GitCommitDto = Static<typeof GitCommitSchema>;
+
+export const BlobSchema = Type.Object({ sha256: Sha256, size: Type.Integer() });

@@ -1,4 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { activityRoutes } from './activity.js';
+import { aiRoutes } from './ai.js';
+import { blobRoutes } from './blobs.js';
+import { fileRoutes } from './files.js';
+import { gitRoutes } from './git.js';
+import { sessionRoutes } from './sessions.js';
 import { authRoutes } from './auth.js';
 import { memberRoutes } from './members.js';
 import { projectRoutes } from './projects.js';
@@ -12,4 +18,10 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(projectRoutes);
   await app.register(memberRoutes);
   await app.register(tokenRoutes);
+  await app.register(fileRoutes);
+  await app.register(activityRoutes);
+  await app.register(sessionRoutes);
+  await app.register(aiRoutes);
+  await app.register(gitRoutes);
+  await app.register(blobRoutes);
 }
