@@ -1,0 +1,880 @@
+// Keeps one folder and one project identical, both ways.
+//
+//   disk -> watcher -> applyDiskChange -> Y docs -> ServerConnection -> server
+//   server -> ServerConnection -> Y docs -> writeFromDocs -> disk
+//
+// Each path's work runs one at a time (a per-path queue), so a local edit and a remote edit of
+// the same file never interleave. What the disk held when it last agreed with the docs is the
+// path's *base*: a disk change is a diff against the base, a remote change is written only
+// after any disk change since the base was folded into the doc, so both edits survive.
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { lstat, mkdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import * as Y from 'yjs';
+import { MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
+import { unsafePathReason } from '../common/paths-in-project.js';
+import { INDEX_DOC, fileDocName } from '../common/protocol.js';
+import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from './atomic-write.js';
+import { classifyContent, sha256Hex } from './file-content.js';
+import { GitWatch } from './git-watch.js';
+import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
+import { LocalStore, type Base } from './local-store.js';
+import { ProjectApi } from './project-api.js';
+import { scanFolder } from './scan.js';
+import { checkSymlinkTarget } from './safe-path.js';
+import { REMOTE_ORIGIN, ServerConnection, type ConnectionState } from './server-connection.js';
+import { applyTextChange, lineStats } from './text-diff.js';
+import { mergeText } from './text-merge.js';
+
+/** Origin of changes this daemon made from the disk. */
+const LOCAL_ORIGIN = 'local';
+/** A delete followed this soon by an add of the same bytes is a rename. */
+const RENAME_WINDOW_MS = 150;
+const RESCAN_INTERVAL_MS = 30_000;
+
+export interface FolderSpec {
+  root: string;
+  projectId: string;
+  projectName: string;
+  serverUrl: string;
+  token: string;
+  username: string;
+}
+
+export type SyncState = 'starting' | 'synced' | 'unsaved' | 'offline' | 'paused' | 'refused';
+
+export interface FolderStatus {
+  root: string;
+  projectId: string;
+  projectName: string;
+  serverUrl: string;
+  state: SyncState;
+  unsaved: number;
+  connection: ConnectionState;
+  pausedReason: string | null;
+  branch: string | null;
+  trackedBranch: string | null;
+  files: number;
+  peers: PeerInfo[];
+}
+
+export interface PeerInfo {
+  name: string;
+  color?: string;
+  file?: string | null;
+  branch?: string | null;
+  lastActive?: number;
+}
+
+export type FolderEvent =
+  | { type: 'activity'; root: string; direction: 'local' | 'remote'; action: 'created' | 'edited' | 'renamed' | 'deleted'; path: string; oldPath?: string; linesAdded?: number; linesRemoved?: number; user?: string }
+  | { type: 'progress'; root: string; phase: 'upload' | 'download'; done: number; total: number }
+  | { type: 'status'; root: string; status: FolderStatus }
+  | { type: 'error'; root: string; message: string };
+
+export interface JoinReport {
+  kept: number;
+  written: number;
+  replaced: { path: string; backup: string }[];
+  pushed: number;
+}
+
+interface PendingUnlink {
+  path: string;
+  base: Base;
+  entry: IndexEntry;
+  timer: NodeJS.Timeout;
+}
+
+const newFileId = () => randomBytes(12).toString('base64url');
+const modeOf = (stMode: number) => (stMode & 0o111 ? 0o755 : 0o644);
+
+export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
+  readonly api: ProjectApi;
+  private readonly connection: ServerConnection;
+  private store!: LocalStore;
+  private rules!: IgnoreRules;
+  private watcher: FSWatcher | null = null;
+  private readonly git: GitWatch;
+  private index!: Y.Doc;
+  private readonly fileDocs = new Map<string, Y.Doc>();
+  private bases = new Map<string, Base>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly pendingUnlinks = new Map<string, PendingUnlink>();
+  private pausedReason: string | null = null;
+  /** Paths touched while paused, reconciled on resume. */
+  private readonly touchedWhilePaused = new Set<string>();
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private statusTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly spec: FolderSpec,
+    private readonly stateDir: string,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.api = new ProjectApi(spec.serverUrl, spec.token);
+    this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log });
+    this.git = new GitWatch(spec.root, log);
+    this.connection.on('state', () => this.emitStatus());
+    this.connection.on('persisted', () => this.emitStatus());
+    this.connection.on('denied', (docName, reason) => this.emitEvent({ type: 'error', root: this.spec.root, message: `${docName}: ${reason}` }));
+  }
+
+  private get storeDir(): string {
+    return join(this.stateDir, 'folders', createHash('sha256').update(this.spec.root).digest('hex').slice(0, 16));
+  }
+
+  /** Opens the local state and the rules; shared by every way of starting. */
+  private async open(): Promise<void> {
+    this.store = await LocalStore.open(this.storeDir);
+    this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
+    this.index = await this.store.loadDoc(INDEX_DOC);
+    this.bases = await this.store.loadBases();
+    await this.git.start();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Starting: share, join, resume
+
+  /** A folder becomes the project's content: every file is uploaded. */
+  async share(): Promise<void> {
+    await this.open();
+    const branch = this.git.branch;
+    const { entries, skipped } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log });
+    for (const skip of skipped) this.log.info(skip, 'not shared');
+    const newEntries: [string, IndexEntry][] = [];
+    let done = 0;
+    for (const scanned of entries) {
+      const id = newFileId();
+      const absPath = join(this.spec.root, scanned.path);
+      if (scanned.kind === 'symlink') {
+        newEntries.push([scanned.path, { id, kind: 'symlink', mode: scanned.mode, size: scanned.size, target: scanned.target! }]);
+        this.setBase(scanned.path, { id, kind: 'symlink', mode: scanned.mode, sha256: scanned.sha256, target: scanned.target! });
+      } else {
+        const bytes = await readFile(absPath);
+        const content = classifyContent(bytes, MAX_TEXT_BYTES);
+        const sha256 = sha256Hex(bytes);
+        if (content.kind === 'text') {
+          const doc = new Y.Doc();
+          contentText(doc).insert(0, content.text);
+          await this.store.storeNewDoc(fileDocName(id), doc);
+          this.fileDocs.set(id, doc);
+          newEntries.push([scanned.path, { id, kind: 'text', mode: scanned.mode, size: bytes.byteLength }]);
+          this.setBase(scanned.path, { id, kind: 'text', mode: scanned.mode, sha256, text: content.text });
+        } else {
+          await this.api.uploadBlob(this.spec.projectId, sha256, bytes);
+          newEntries.push([scanned.path, { id, kind: 'binary', mode: scanned.mode, size: bytes.byteLength, sha256 }]);
+          this.setBase(scanned.path, { id, kind: 'binary', mode: scanned.mode, sha256 });
+        }
+      }
+      done++;
+      if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'upload', done, total: entries.length });
+    }
+    this.index.transact(() => {
+      const files = filesMap(this.index);
+      for (const [path, entry] of newEntries) files.set(path, entry);
+      if (branch) projectMap(this.index).set('branch', branch);
+    }, LOCAL_ORIGIN);
+    await this.goLive();
+    await this.waitUntilSaved((saved, total) =>
+      this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'upload', done: saved, total }),
+    );
+  }
+
+  /** A project is mirrored into the folder; local files that differ are backed up first. */
+  async join(options: { keepLocal: boolean }): Promise<JoinReport> {
+    await this.open();
+    this.connection.follow(INDEX_DOC, this.index);
+    this.connection.start();
+    await this.connection.whenSynced(INDEX_DOC);
+    const report: JoinReport = { kept: 0, written: 0, replaced: [], pushed: 0 };
+    const backupDir = join(this.stateDir, 'backups', `${new Date().toISOString().replace(/[:.]/g, '-')}-${this.spec.projectName.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    const entries = this.indexEntries();
+    // Follow every file doc first, so their contents arrive together.
+    for (const [, entry] of entries) if (entry.kind === 'text') await this.ensureFileDoc(entry.id);
+    let done = 0;
+    for (const [path, entry] of entries) {
+      done++;
+      if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'download', done, total: entries.size });
+      if (this.refusePath(path)) continue;
+      if (entry.kind === 'text') await this.connection.whenSynced(fileDocName(entry.id));
+      const wanted = await this.projectBytes(entry);
+      const disk = await this.readDisk(path);
+      if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {
+        this.setBase(path, this.baseFor(entry, wanted));
+        if (disk.kind === 'file' && disk.mode !== entry.mode) await writeFileAtomic(this.spec.root, path, disk.bytes, { mode: entry.mode });
+        report.kept++;
+        continue;
+      }
+      if (disk && disk.kind === 'file') {
+        if (options.keepLocal && entry.kind === 'text') {
+          // The local version wins: it becomes an edit of the project's file.
+          this.setBase(path, this.baseFor(entry, wanted));
+          await this.applyDiskChange(path);
+          report.pushed++;
+          continue;
+        }
+        const backup = join(backupDir, path);
+        await mkdir(dirname(backup), { recursive: true });
+        await writeFile(backup, disk.bytes, { mode: disk.mode });
+        report.replaced.push({ path, backup });
+      }
+      await this.writeEntry(path, entry, wanted);
+      report.written++;
+    }
+    // Files only this folder has are shared, so both sides end identical and nothing is lost.
+    const { entries: local } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log });
+    const files = filesMap(this.index);
+    for (const scanned of local) {
+      if (files.has(scanned.path)) continue;
+      await this.applyDiskChange(scanned.path);
+      report.pushed++;
+    }
+    if (!projectMap(this.index).get('branch') && this.git.branch) {
+      this.index.transact(() => projectMap(this.index).set('branch', this.git.branch), LOCAL_ORIGIN);
+    }
+    await this.goLive();
+    return report;
+  }
+
+  /** The daemon restarted: local state is loaded, edits made meanwhile are found and synced. */
+  async resume(): Promise<void> {
+    await this.open();
+    for (const [, entry] of this.indexEntries()) if (entry.kind === 'text') await this.ensureFileDoc(entry.id);
+    await this.goLive();
+  }
+
+  /** Connects, follows every doc, watches the disk, reconciles what changed meanwhile. */
+  private async goLive(): Promise<void> {
+    this.connection.follow(INDEX_DOC, this.index);
+    for (const [id, doc] of this.fileDocs) this.connection.follow(fileDocName(id), doc);
+    if (this.connection.state === 'offline') this.connection.start();
+    this.index.on('update', this.onIndexUpdate);
+    filesMap(this.index).observe(this.onFilesChanged);
+    this.git.on('change', () => void this.checkBranch());
+    await this.checkBranch();
+    this.watcher = chokidar.watch(this.spec.root, {
+      ignored: this.rules.chokidarIgnored,
+      ignoreInitial: true,
+      followSymlinks: false,
+      atomic: false,
+    });
+    this.watcher.on('add', (abs) => this.onDiskEvent(abs));
+    this.watcher.on('change', (abs) => this.onDiskEvent(abs));
+    this.watcher.on('unlink', (abs) => this.onDiskUnlink(abs));
+    this.watcher.on('raw', (event, name, details) => {
+      // chokidar drops a chmod when the file's atime is newer than its mtime; the raw event
+      // still arrives, so the executable bit is checked here.
+      if (event !== 'change' || typeof name !== 'string') return;
+      const watched = (details as { watchedPath?: string }).watchedPath;
+      if (!watched) return;
+      void this.checkMode(basename(watched) === name ? watched : join(watched, name));
+    });
+    this.watcher.on('error', (err) => this.log.warn({ err }, 'watcher error'));
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    await this.reconcile();
+    this.rescanTimer = setInterval(() => void this.reconcile(), RESCAN_INTERVAL_MS);
+    this.rescanTimer.unref();
+    this.setPresence();
+    this.emitStatus();
+  }
+
+  /** Resolves once the server stored everything this folder holds. */
+  async waitUntilSaved(progress?: (saved: number, total: number) => void, timeoutMs = 600_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const total = this.fileDocs.size + 1;
+    while (this.connection.unsavedCount > 0 || this.connection.state !== 'online') {
+      if (this.connection.state === 'refused') throw new Error(this.connection.refusedReason ?? 'the server refused the folder');
+      if (Date.now() > deadline) throw new Error('timed out waiting for the server to store the folder');
+      progress?.(total - this.connection.unsavedCount, total);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    progress?.(total, total);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Disk -> docs
+
+  private relPath(absPath: string): string | null {
+    const rel = relative(this.spec.root, absPath);
+    if (!rel || rel.startsWith('..')) return null;
+    return sep === '/' ? rel : rel.split(sep).join('/');
+  }
+
+  private onDiskEvent(absPath: string): void {
+    const path = this.relPath(absPath);
+    if (!path || path.split('/').pop()!.startsWith(TEMP_FILE_PREFIX)) return;
+    if (isIgnoreRulesFile(path)) {
+      void this.rules.reloadFile(path).then((changed) => (changed ? this.reconcile() : undefined));
+    }
+    if (this.rules.ignores(path, false)) return;
+    this.enqueue(path, () => this.applyDiskChange(path));
+  }
+
+  private async checkMode(absPath: string): Promise<void> {
+    const path = this.relPath(absPath);
+    const base = path ? this.bases.get(path) : undefined;
+    if (!path || !base || base.kind === 'symlink') return;
+    const stats = await lstat(absPath).catch(() => null);
+    if (stats?.isFile() && modeOf(stats.mode) !== base.mode) this.onDiskEvent(absPath);
+  }
+
+  private onDiskUnlink(absPath: string): void {
+    const path = this.relPath(absPath);
+    if (!path || this.rules.ignores(path, false)) return;
+    this.enqueue(path, () => this.applyDiskUnlink(path));
+  }
+
+  /** Runs `work` after the path's earlier work; paths proceed independently. */
+  private enqueue(path: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(path) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        if (this.stopped) return;
+        await this.git.settled();
+        if (this.pausedReason) {
+          this.touchedWhilePaused.add(path);
+          return;
+        }
+        await work();
+      })
+      .catch((err: unknown) => {
+        this.log.error({ err, path }, 'sync of a path failed');
+        this.emitEvent({ type: 'error', root: this.spec.root, message: `${path}: ${(err as Error).message}` });
+      });
+    this.queues.set(path, next);
+    void next.then(() => {
+      if (this.queues.get(path) === next) this.queues.delete(path);
+      this.scheduleStatus();
+    });
+    return next;
+  }
+
+  /** The file at `path` may have changed on disk: bring the docs in line with it. */
+  private async applyDiskChange(path: string): Promise<void> {
+    const disk = await this.readDisk(path);
+    if (!disk) return this.applyDiskUnlink(path);
+    if (disk.kind === 'dir') return;
+    const files = filesMap(this.index);
+    const base = this.bases.get(path);
+    const entry = parseIndexEntry(files.get(path));
+
+    if (disk.kind === 'symlink') {
+      const verdict = await checkSymlinkTarget(this.spec.root, path, disk.target);
+      if (!verdict.safe) {
+        this.log.info({ path, target: disk.target }, 'symlink leaves the folder; not shared');
+        return;
+      }
+      if (entry?.kind === 'symlink' && entry.target === disk.target) return;
+      const id = entry?.id ?? newFileId();
+      const next: IndexEntry = { id, kind: 'symlink', mode: 0o777, size: disk.target.length, target: disk.target };
+      this.index.transact(() => files.set(path, next), LOCAL_ORIGIN);
+      this.setBase(path, { id, kind: 'symlink', mode: 0o777, sha256: disk.sha256, target: disk.target });
+      this.emitActivity('local', entry ? 'edited' : 'created', path);
+      return;
+    }
+
+    if (base && entry && base.id === entry.id && base.sha256 === disk.sha256) {
+      // Our own write echoing back, a touch, or a chmod.
+      if (entry.mode !== disk.mode) {
+        this.index.transact(() => files.set(path, { ...entry, mode: disk.mode }), LOCAL_ORIGIN);
+        this.setBase(path, { ...base, mode: disk.mode });
+      }
+      return;
+    }
+    const content = classifyContent(disk.bytes, MAX_TEXT_BYTES);
+
+    if (!entry) {
+      const renamed = this.takeRenameSource(disk.sha256);
+      if (renamed) {
+        this.index.transact(() => {
+          files.delete(renamed.path);
+          files.set(path, { ...renamed.entry, mode: disk.mode });
+        }, LOCAL_ORIGIN);
+        this.deleteBase(renamed.path);
+        this.setBase(path, { ...renamed.base, mode: disk.mode });
+        this.emitActivity('local', 'renamed', path, { oldPath: renamed.path });
+        return;
+      }
+      const id = newFileId();
+      if (content.kind === 'text') {
+        const doc = new Y.Doc();
+        contentText(doc).insert(0, content.text);
+        await this.store.storeNewDoc(fileDocName(id), doc);
+        this.fileDocs.set(id, doc);
+        this.connection.follow(fileDocName(id), doc);
+        this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
+        this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
+        this.emitActivity('local', 'created', path, lineStats('', content.text));
+      } else {
+        await this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes);
+        this.index.transact(
+          () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
+          LOCAL_ORIGIN,
+        );
+        this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
+        this.emitActivity('local', 'created', path);
+      }
+      return;
+    }
+
+    if (entry.kind === 'text' && content.kind === 'text') {
+      const doc = await this.ensureFileDoc(entry.id);
+      const ytext = contentText(doc);
+      const inDoc = ytext.toString();
+      const baseText = base?.id === entry.id ? (base.text ?? inDoc) : inDoc;
+      // The doc may hold remote edits not yet written here: merge, so neither is lost.
+      const merged = inDoc === baseText ? content.text : mergeText(baseText, content.text, inDoc);
+      doc.transact(() => applyTextChange(ytext, inDoc, merged), LOCAL_ORIGIN);
+      if (entry.mode !== disk.mode) this.index.transact(() => files.set(path, { ...entry, mode: disk.mode }), LOCAL_ORIGIN);
+      if (merged !== content.text) {
+        await writeFileAtomic(this.spec.root, path, Buffer.from(merged, 'utf8'), { mode: disk.mode });
+      }
+      this.setBase(path, { id: entry.id, kind: 'text', mode: disk.mode, sha256: sha256Hex(Buffer.from(merged, 'utf8')), text: merged });
+      this.emitActivity('local', 'edited', path, lineStats(baseText, content.text));
+      return;
+    }
+
+    // Binary content, or a change of kind: the entry is replaced (a new id for a new kind).
+    const id = entry.kind === content.kind ? entry.id : newFileId();
+    if (content.kind === 'text') {
+      const doc = new Y.Doc();
+      contentText(doc).insert(0, content.text);
+      await this.store.storeNewDoc(fileDocName(id), doc);
+      this.fileDocs.set(id, doc);
+      this.connection.follow(fileDocName(id), doc);
+      this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
+      this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
+    } else {
+      await this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes);
+      this.index.transact(
+        () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
+        LOCAL_ORIGIN,
+      );
+      this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
+    }
+    this.emitActivity('local', 'edited', path);
+  }
+
+  /** The file is gone from disk: after the rename window, it is gone from the project. */
+  private async applyDiskUnlink(path: string): Promise<void> {
+    if (await this.readDisk(path)) return;
+    const base = this.bases.get(path);
+    const entry = parseIndexEntry(filesMap(this.index).get(path));
+    if (!entry) {
+      if (base) this.deleteBase(path);
+      return;
+    }
+    if (this.pendingUnlinks.has(path)) return;
+    const pending: PendingUnlink = {
+      path,
+      base: base ?? { id: entry.id, kind: entry.kind, mode: entry.mode, sha256: entry.sha256 ?? '' },
+      entry,
+      timer: setTimeout(() => {
+        this.pendingUnlinks.delete(path);
+        this.enqueue(path, async () => {
+          if (await this.readDisk(path)) return;
+          const current = parseIndexEntry(filesMap(this.index).get(path));
+          if (current?.id !== entry.id) return;
+          this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
+          this.deleteBase(path);
+          this.emitActivity('local', 'deleted', path);
+        });
+      }, RENAME_WINDOW_MS),
+    };
+    this.pendingUnlinks.set(path, pending);
+  }
+
+  /** A recently deleted file with these bytes, claimed as the source of a rename. */
+  private takeRenameSource(sha256: string): PendingUnlink | null {
+    for (const pending of this.pendingUnlinks.values()) {
+      if (pending.base.sha256 === sha256) {
+        clearTimeout(pending.timer);
+        this.pendingUnlinks.delete(pending.path);
+        return pending;
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Docs -> disk
+
+  private readonly onIndexUpdate = (_update: Uint8Array, origin: unknown) => {
+    if (origin === REMOTE_ORIGIN) this.checkBranch().catch(() => undefined);
+  };
+
+  private readonly onFilesChanged = (event: Y.YMapEvent<IndexEntry>) => {
+    if (event.transaction.origin !== REMOTE_ORIGIN) return;
+    const files = filesMap(this.index);
+    const removedIds = new Map<string, string>();
+    for (const [path, change] of event.changes.keys) {
+      if (change.action === 'delete') {
+        const old = parseIndexEntry(change.oldValue);
+        if (old) removedIds.set(old.id, path);
+      }
+    }
+    for (const [path, change] of event.changes.keys) {
+      if (change.action === 'delete') {
+        const stillThere = [...removedIds].find(([, p]) => p === path);
+        const old = parseIndexEntry(change.oldValue);
+        const movedTo = old ? [...event.changes.keys].find(([p, c]) => c.action !== 'delete' && parseIndexEntry(files.get(p))?.id === old.id) : undefined;
+        if (movedTo && stillThere) {
+          const [newPath] = movedTo;
+          this.enqueue(newPath, () => this.applyRemoteRename(path, newPath));
+        } else {
+          this.enqueue(path, () => this.writePath(path));
+        }
+      } else {
+        const entry = parseIndexEntry(files.get(path));
+        if (entry && removedIds.has(entry.id)) continue; // handled as a rename above
+        this.enqueue(path, () => this.writePath(path));
+      }
+    }
+  };
+
+  private pathOfFileId(id: string): string | null {
+    for (const [path, value] of filesMap(this.index).entries()) if ((value as IndexEntry).id === id) return path;
+    return null;
+  }
+
+  private async ensureFileDoc(id: string): Promise<Y.Doc> {
+    let doc = this.fileDocs.get(id);
+    if (!doc) {
+      doc = await this.store.loadDoc(fileDocName(id));
+      const loaded = doc;
+      this.fileDocs.set(id, doc);
+      doc.on('update', (_update: Uint8Array, origin: unknown) => {
+        if (origin !== REMOTE_ORIGIN) return;
+        const path = this.pathOfFileId(id);
+        if (path) this.enqueue(path, () => this.writePath(path));
+      });
+      this.connection.follow(fileDocName(id), loaded);
+    }
+    return doc;
+  }
+
+  private refusePath(path: string): boolean {
+    const reason = unsafePathReason(path);
+    if (!reason) return false;
+    this.log.warn({ path: path.slice(0, 300), reason }, 'refused an index entry');
+    this.emitEvent({ type: 'error', root: this.spec.root, message: `refused ${JSON.stringify(path.slice(0, 100))}: ${reason}` });
+    return true;
+  }
+
+  private async applyRemoteRename(oldPath: string, newPath: string): Promise<void> {
+    if (this.refusePath(newPath)) return;
+    const base = this.bases.get(oldPath);
+    const disk = await this.readDisk(oldPath);
+    const target = await this.readDisk(newPath);
+    if (base && disk && disk.kind !== 'dir' && disk.sha256 === base.sha256 && !target) {
+      const { resolveInside } = await import('./safe-path.js');
+      const from = await resolveInside(this.spec.root, oldPath);
+      const to = await resolveInside(this.spec.root, newPath);
+      await mkdir(dirname(to), { recursive: true });
+      await rename(from, to);
+      this.deleteBase(oldPath);
+      this.setBase(newPath, base);
+      this.emitActivity('remote', 'renamed', newPath, { oldPath });
+    } else {
+      // Something changed locally meanwhile: handle as a delete and an add.
+      await this.writePath(oldPath);
+    }
+    await this.writePath(newPath);
+  }
+
+  /** Brings the disk at `path` in line with the index and the file's doc. */
+  private async writePath(path: string): Promise<void> {
+    if (this.refusePath(path) || this.rules.ignores(path, false)) return;
+    const entry = parseIndexEntry(filesMap(this.index).get(path));
+    const base = this.bases.get(path);
+    const disk = await this.readDisk(path);
+    if (!entry) {
+      if (!base) return;
+      if (!disk) {
+        this.deleteBase(path);
+        return;
+      }
+      if (disk.kind !== 'dir' && disk.sha256 === base.sha256) {
+        await removeFileSafe(this.spec.root, path);
+        this.deleteBase(path);
+        this.emitActivity('remote', 'deleted', path);
+      } else {
+        // Deleted there, changed here: keep the local version, as a new file of the project.
+        this.deleteBase(path);
+        await this.applyDiskChange(path);
+      }
+      return;
+    }
+    if (entry.kind === 'text') {
+      const doc = await this.ensureFileDoc(entry.id);
+      if (!this.connection.isSynced(fileDocName(entry.id)) && contentText(doc).length === 0 && entry.size > 0) {
+        return; // The content has not arrived yet; its arrival schedules this write again.
+      }
+      const ytext = contentText(doc);
+      let text = ytext.toString();
+      if (disk && disk.kind === 'file' && base && base.id === entry.id && disk.sha256 !== base.sha256) {
+        // A disk edit the watcher has not reported yet: fold it in first.
+        const local = classifyContent(disk.bytes, MAX_TEXT_BYTES);
+        if (local.kind === 'text' && base.text !== undefined) {
+          const merged = mergeText(base.text, local.text, text);
+          doc.transact(() => applyTextChange(ytext, text, merged), LOCAL_ORIGIN);
+          text = merged;
+        }
+      }
+      const bytes = Buffer.from(text, 'utf8');
+      const sha256 = sha256Hex(bytes);
+      if (disk && disk.kind === 'file' && disk.sha256 === sha256 && disk.mode === entry.mode) {
+        this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
+        return;
+      }
+      const before = base?.text ?? '';
+      await writeFileAtomic(this.spec.root, path, bytes, { mode: entry.mode });
+      this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
+      this.emitActivity('remote', base ? 'edited' : 'created', path, lineStats(before, text));
+      return;
+    }
+    const wanted = await this.projectBytes(entry);
+    if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256 && (disk.kind !== 'file' || disk.mode === entry.mode)) {
+      this.setBase(path, this.baseFor(entry, wanted));
+      return;
+    }
+    await this.writeEntry(path, entry, wanted);
+    this.emitActivity('remote', base ? 'edited' : 'created', path);
+  }
+
+  /** The project's bytes for an entry (text from its doc, binary from its blob). */
+  private async projectBytes(entry: IndexEntry): Promise<{ bytes: Uint8Array; sha256: string; text?: string }> {
+    if (entry.kind === 'text') {
+      const text = contentText(await this.ensureFileDoc(entry.id)).toString();
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes, sha256: sha256Hex(bytes), text };
+    }
+    if (entry.kind === 'symlink') {
+      const bytes = Buffer.from(entry.target ?? '', 'utf8');
+      return { bytes, sha256: sha256Hex(bytes) };
+    }
+    const bytes = await this.api.downloadBlob(this.spec.projectId, entry.sha256!);
+    const sha256 = sha256Hex(bytes);
+    if (sha256 !== entry.sha256) throw new Error(`blob ${entry.sha256} arrived with the wrong content`);
+    return { bytes, sha256 };
+  }
+
+  private baseFor(entry: IndexEntry, wanted: { sha256: string; text?: string }): Base {
+    return {
+      id: entry.id,
+      kind: entry.kind,
+      mode: entry.mode,
+      sha256: wanted.sha256,
+      ...(wanted.text !== undefined ? { text: wanted.text } : {}),
+      ...(entry.target !== undefined ? { target: entry.target } : {}),
+    };
+  }
+
+  private async writeEntry(path: string, entry: IndexEntry, wanted: { bytes: Uint8Array; sha256: string; text?: string }): Promise<void> {
+    if (entry.kind === 'symlink') {
+      await createSymlinkSafe(this.spec.root, path, entry.target!);
+    } else {
+      await writeFileAtomic(this.spec.root, path, wanted.bytes, { mode: entry.mode });
+    }
+    this.setBase(path, this.baseFor(entry, wanted));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reconciliation, git, status
+
+  /**
+   * Compares the whole folder with the bases and the index: catches what the watcher missed,
+   * edits made while offline or stopped, and remote changes not yet written.
+   */
+  async reconcile(): Promise<void> {
+    if (this.stopped || this.pausedReason) return;
+    const { entries } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log });
+    const onDisk = new Map(entries.map((e) => [e.path, e]));
+    const files = filesMap(this.index);
+    const work: Promise<void>[] = [];
+    for (const scanned of entries) {
+      const base = this.bases.get(scanned.path);
+      if (!base || base.sha256 !== scanned.sha256 || base.mode !== scanned.mode || !files.has(scanned.path)) {
+        work.push(this.enqueue(scanned.path, () => this.applyDiskChange(scanned.path)));
+      } else {
+        work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
+      }
+    }
+    for (const [path] of this.bases) {
+      if (!onDisk.has(path)) work.push(this.enqueue(path, () => this.applyDiskUnlink(path)));
+    }
+    for (const path of files.keys()) {
+      if (!onDisk.has(path) && !this.bases.has(path)) work.push(this.enqueue(path, () => this.writePath(path)));
+    }
+    await Promise.all(work);
+  }
+
+  private async checkBranch(): Promise<void> {
+    const tracked = (projectMap(this.index).get('branch') as string | undefined) ?? null;
+    const branch = this.git.branch;
+    const mismatch = tracked !== null && branch !== null && branch !== tracked;
+    if (mismatch && !this.pausedReason) {
+      this.pausedReason = `on branch ${branch}; the project tracks ${tracked}`;
+      this.log.warn({ branch, tracked }, 'paused: branch differs from the tracked one');
+      this.emitStatus();
+    } else if (!mismatch && this.pausedReason) {
+      this.pausedReason = null;
+      this.log.info({ branch }, 'resumed: back on the tracked branch');
+      this.touchedWhilePaused.clear();
+      this.emitStatus();
+      await this.reconcile();
+    }
+    if (!mismatch && branch && tracked === branch) await this.git.recordNewCommits(this.api, this.spec.projectId).catch(() => undefined);
+    this.setPresence();
+  }
+
+  private setPresence(): void {
+    this.connection.awareness.setLocalState({
+      user: { name: this.spec.username, color: colorOf(this.spec.username) },
+      branch: this.git.branch,
+      file: null,
+      lastActive: Date.now(),
+    });
+  }
+
+  status(): FolderStatus {
+    const connection = this.connection.state;
+    const unsaved = this.connection.unsavedCount;
+    const state: SyncState = this.pausedReason
+      ? 'paused'
+      : connection === 'refused'
+        ? 'refused'
+        : connection !== 'online'
+          ? 'offline'
+          : unsaved > 0 || this.queues.size > 0
+            ? 'unsaved'
+            : 'synced';
+    const peers: PeerInfo[] = [];
+    for (const [clientId, value] of this.connection.awareness.getStates()) {
+      if (clientId === this.connection.awareness.clientID) continue;
+      const peer = value as { user?: { name?: string; color?: string }; file?: string | null; branch?: string | null; lastActive?: number };
+      if (peer.user?.name) peers.push({ name: peer.user.name, color: peer.user.color, file: peer.file ?? null, branch: peer.branch ?? null, lastActive: peer.lastActive });
+    }
+    return {
+      root: this.spec.root,
+      projectId: this.spec.projectId,
+      projectName: this.spec.projectName,
+      serverUrl: this.spec.serverUrl,
+      state,
+      unsaved,
+      connection,
+      pausedReason: this.pausedReason,
+      branch: this.git.branch,
+      trackedBranch: this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null,
+      files: this.index ? filesMap(this.index).size : 0,
+      peers,
+    };
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      this.emitStatus();
+    }, 50);
+  }
+
+  private emitStatus(): void {
+    if (!this.index) return;
+    this.emitEvent({ type: 'status', root: this.spec.root, status: this.status() });
+  }
+
+  private emitActivity(
+    direction: 'local' | 'remote',
+    action: 'created' | 'edited' | 'renamed' | 'deleted',
+    path: string,
+    extra: { oldPath?: string; added?: number; removed?: number } = {},
+  ): void {
+    this.emitEvent({
+      type: 'activity',
+      root: this.spec.root,
+      direction,
+      action,
+      path,
+      ...(extra.oldPath ? { oldPath: extra.oldPath } : {}),
+      ...(extra.added !== undefined ? { linesAdded: extra.added, linesRemoved: extra.removed ?? 0 } : {}),
+    });
+    if (direction === 'local') {
+      const state = this.connection.awareness.getLocalState();
+      if (state) this.connection.awareness.setLocalState({ ...state, file: path, lastActive: Date.now() });
+    }
+  }
+
+  private emitEvent(event: FolderEvent): void {
+    this.emit('event', event);
+  }
+
+  private indexEntries(): Map<string, IndexEntry> {
+    const entries = new Map<string, IndexEntry>();
+    for (const [path, value] of filesMap(this.index).entries()) {
+      const entry = parseIndexEntry(value);
+      if (entry) entries.set(path, entry);
+      else this.log.warn({ path: path.slice(0, 200) }, 'malformed index entry ignored');
+    }
+    return entries;
+  }
+
+  private setBase(path: string, base: Base): void {
+    this.bases.set(path, base);
+    void this.store.setBase(path, base);
+  }
+
+  private deleteBase(path: string): void {
+    this.bases.delete(path);
+    void this.store.deleteBase(path);
+  }
+
+  /** What is at `path` now, without following a symlink. */
+  private async readDisk(path: string): Promise<
+    | { kind: 'file'; bytes: Buffer; sha256: string; mode: number }
+    | { kind: 'symlink'; target: string; sha256: string }
+    | { kind: 'dir' }
+    | null
+  > {
+    if (unsafePathReason(path)) return null;
+    const absPath = join(this.spec.root, path);
+    try {
+      const stats = await lstat(absPath);
+      if (stats.isSymbolicLink()) {
+        const target = await readlink(absPath);
+        return { kind: 'symlink', target, sha256: sha256Hex(Buffer.from(target, 'utf8')) };
+      }
+      if (stats.isDirectory()) return { kind: 'dir' };
+      if (!stats.isFile()) return null;
+      const bytes = await readFile(absPath);
+      return { kind: 'file', bytes, sha256: sha256Hex(bytes), mode: modeOf(stats.mode) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    for (const pending of this.pendingUnlinks.values()) clearTimeout(pending.timer);
+    await this.watcher?.close();
+    await Promise.all([...this.queues.values()]);
+    this.git.stop();
+    await this.connection.stop();
+    await this.store?.close();
+  }
+}
+
+function colorOf(name: string): string {
+  const palette = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c'];
+  const hash = createHash('sha256').update(name).digest();
+  return palette[hash[0]! % palette.length]!;
+}

@@ -1,0 +1,100 @@
+// The folder's git state: the branch (simple-git), whether a git command is rewriting the
+// tree right now (.git/index.lock), and commits to record on the server. A `git checkout`
+// must pause the folder, not upload thousands of files: file events wait while git holds
+// its lock, and the branch is read again before they proceed.
+import { EventEmitter } from 'node:events';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { ProjectApi } from './project-api.js';
+
+const LOCK_WAIT_MAX_MS = 60_000;
+
+export class GitWatch extends EventEmitter<{ change: [] }> {
+  branch: string | null = null;
+  head: string | null = null;
+  private git: SimpleGit | null = null;
+  private gitDir: string | null = null;
+  private watcher: FSWatcher | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private lastRecorded: string | null = null;
+
+  constructor(
+    private readonly root: string,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const dotGit = join(this.root, '.git');
+    const info = await stat(dotGit).catch(() => null);
+    if (!info?.isDirectory()) return; // Not a repository (or a worktree file): no branch tracking.
+    this.gitDir = dotGit;
+    this.git = simpleGit({ baseDir: this.root });
+    await this.read();
+    this.watcher = watch(dotGit, (_event, name) => {
+      if (name !== 'HEAD' && name !== 'index.lock' && name !== 'HEAD.lock') return;
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => void this.read().then(() => this.emit('change')), 50);
+    });
+    this.watcher.on('error', () => undefined);
+  }
+
+  private async read(): Promise<void> {
+    if (!this.git) return;
+    try {
+      const branch = (await this.git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+      this.head = (await this.git.revparse(['HEAD']).catch(() => '')).trim() || null;
+      // A detached HEAD reads as "HEAD": name it by its commit so it never matches a branch.
+      this.branch = branch === 'HEAD' ? `(detached ${this.head?.slice(0, 7) ?? ''})` : branch;
+    } catch {
+      // A repository without commits yet: the branch HEAD points at.
+      const ref = (await this.git.raw(['symbolic-ref', '--short', 'HEAD']).catch(() => '')).trim();
+      this.branch = ref || null;
+      this.head = null;
+    }
+  }
+
+  /** Resolves when no git command holds the index lock (or after a minute, to never hang). */
+  async settled(): Promise<void> {
+    if (!this.gitDir) return;
+    const lock = join(this.gitDir, 'index.lock');
+    if (!existsSync(lock)) return;
+    const deadline = Date.now() + LOCK_WAIT_MAX_MS;
+    while (existsSync(lock) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    await this.read();
+  }
+
+  /** Records the tracked branch's new commits (the last 50 the first time) on the server. */
+  async recordNewCommits(api: ProjectApi, projectId: string): Promise<void> {
+    if (!this.git || !this.head || this.head === this.lastRecorded) return;
+    const range = this.lastRecorded ? [`${this.lastRecorded}..HEAD`] : ['-n', '50', 'HEAD'];
+    const log = await this.git.log(range);
+    const remotes = await this.git.getRemotes(true).catch(() => []);
+    await api.putGitRepository(projectId, {
+      remoteUrl: remotes.find((r) => r.name === 'origin')?.refs.fetch ?? null,
+      defaultBranch: this.branch,
+      headSha: this.head,
+    });
+    await api.recordCommits(
+      projectId,
+      log.all.map((c) => ({
+        sha: c.hash,
+        message: c.message,
+        authorName: c.author_name,
+        authorEmail: c.author_email,
+        branch: this.branch ?? undefined,
+        committedAt: new Date(c.date).toISOString(),
+      })),
+    );
+    this.lastRecorded = this.head;
+  }
+
+  stop(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.watcher?.close();
+  }
+}

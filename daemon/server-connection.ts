@@ -1,0 +1,296 @@
+// The daemon's side of the multiplexed protocol: one WebSocket per project, the docs it
+// follows, reconnection with backoff and jitter, and which local edits the server has
+// acknowledged as stored.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import {
+  CloseCode,
+  INDEX_DOC,
+  decodeFrame,
+  encodeAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUnsubscribe,
+  encodeUpdate,
+  isFatalCloseCode,
+  messageAwareness,
+  messageDenied,
+  messagePersisted,
+  messageSync,
+} from '../common/protocol.js';
+
+/** Origin of changes that came from the server; everything else is sent to it. */
+export const REMOTE_ORIGIN = Symbol('remote');
+
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused';
+
+interface FollowedDoc {
+  doc: Y.Doc;
+  /** The server's state has been received since the last (re)connect. */
+  synced: boolean;
+  /** The doc's state vector when we last sent something; cleared by a covering `persisted`. */
+  unsavedSince: Map<number, number> | null;
+  onUpdate: (update: Uint8Array, origin: unknown) => void;
+}
+
+export interface ServerConnectionOptions {
+  serverUrl: string;
+  token: string;
+  projectId: string;
+  log: Logger;
+  minReconnectMs?: number;
+  maxReconnectMs?: number;
+}
+
+export interface ServerConnectionEvents {
+  state: [ConnectionState, string | undefined];
+  synced: [string];
+  persisted: [string];
+  denied: [string, string];
+}
+
+export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
+  readonly awareness: Awareness;
+  state: ConnectionState = 'offline';
+  refusedReason: string | undefined;
+  private socket: WebSocket | null = null;
+  private readonly docs = new Map<string, FollowedDoc>();
+  private attempts = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: ServerConnectionOptions) {
+    super();
+    this.awareness = new Awareness(new Y.Doc());
+    this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      if (origin === REMOTE_ORIGIN) return;
+      const changed = [...added, ...updated, ...removed];
+      if (this.state === 'online') this.send(encodeAwareness(INDEX_DOC, encodeAwarenessUpdate(this.awareness, changed)));
+    });
+  }
+
+  get wsUrl(): string {
+    const base = this.options.serverUrl.replace(/^http/, 'ws').replace(/\/+$/, '');
+    return `${base}/api/projects/${encodeURIComponent(this.options.projectId)}/ws`;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Follows a doc: its local changes go to the server and the server's come into it. */
+  follow(docName: string, doc: Y.Doc): void {
+    if (this.docs.has(docName)) return;
+    const followed: FollowedDoc = {
+      doc,
+      synced: false,
+      unsavedSince: null,
+      onUpdate: (update, origin) => {
+        if (origin === REMOTE_ORIGIN) return;
+        followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(doc));
+        if (this.state === 'online') this.send(encodeUpdate(docName, update));
+      },
+    };
+    // Anything changed before following counts as unsaved until the server confirms it.
+    if (doc.store.clients.size > 0) followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(doc));
+    doc.on('update', followed.onUpdate);
+    this.docs.set(docName, followed);
+    if (this.state === 'online') this.send(encodeSyncStep1(docName, doc));
+  }
+
+  unfollow(docName: string): void {
+    const followed = this.docs.get(docName);
+    if (!followed) return;
+    followed.doc.off('update', followed.onUpdate);
+    this.docs.delete(docName);
+    if (this.state === 'online') this.send(encodeUnsubscribe(docName));
+  }
+
+  isSynced(docName: string): boolean {
+    return this.docs.get(docName)?.synced ?? false;
+  }
+
+  /** Resolves once the server's state of the doc has arrived (after the next connect if offline). */
+  whenSynced(docName: string): Promise<void> {
+    if (this.isSynced(docName)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onSynced = (name: string) => {
+        if (name !== docName) return;
+        this.off('synced', onSynced);
+        resolve();
+      };
+      this.on('synced', onSynced);
+    });
+  }
+
+  /** Docs holding local changes the server has not yet confirmed as stored. */
+  get unsavedCount(): number {
+    let count = 0;
+    for (const followed of this.docs.values()) if (followed.unsavedSince) count++;
+    return count;
+  }
+
+  isUnsaved(docName: string): boolean {
+    return this.docs.get(docName)?.unsavedSince != null;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setState('connecting');
+    const socket = new WebSocket(this.wsUrl, {
+      headers: { authorization: `Bearer ${this.options.token}` },
+      maxPayload: 64 * 1024 * 1024,
+    });
+    socket.binaryType = 'nodebuffer';
+    this.socket = socket;
+    socket.on('open', () => {
+      this.attempts = 0;
+      this.setState('online');
+      for (const [docName, followed] of this.docs) {
+        followed.synced = false;
+        this.send(encodeSyncStep1(docName, followed.doc));
+      }
+      const local = this.awareness.getLocalState();
+      if (local) this.send(encodeAwareness(INDEX_DOC, encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])));
+    });
+    socket.on('message', (data: Buffer) => this.onFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+    socket.on('unexpected-response', (_request, response) => {
+      const status = response.statusCode ?? 0;
+      response.resume();
+      if (status === 401 || status === 403 || status === 404) {
+        this.refuse(status === 404 ? 'project not found, or you are not a member' : 'the server refused the token: sign in again');
+      } else {
+        this.options.log.warn({ status }, 'server refused the upgrade');
+      }
+      socket.terminate();
+    });
+    socket.on('error', (err) => this.options.log.debug({ err: err.message }, 'connection error'));
+    socket.on('close', (code, reason) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      for (const followed of this.docs.values()) followed.synced = false;
+      if (isFatalCloseCode(code)) {
+        this.refuse(`the server closed the connection: ${reason.toString() || code}`);
+        return;
+      }
+      if (this.state !== 'refused') this.scheduleReconnect();
+    });
+  }
+
+  private refuse(reason: string): void {
+    this.refusedReason = reason;
+    this.setState('refused', reason);
+    this.options.log.error({ reason }, 'server refused this folder');
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.setState('offline');
+    const min = this.options.minReconnectMs ?? 250;
+    const max = this.options.maxReconnectMs ?? 10_000;
+    // Full jitter: a restarted server is not hit by every daemon at the same instant.
+    const delay = Math.random() * Math.min(max, min * 2 ** this.attempts);
+    this.attempts++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private setState(state: ConnectionState, reason?: string): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state, reason);
+  }
+
+  private send(frame: Uint8Array): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(frame);
+  }
+
+  private onFrame(data: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      this.options.log.warn({ err: (err as Error).message }, 'undecodable frame from the server');
+      return;
+    }
+    if (frame.type === messageAwareness) {
+      try {
+        applyAwarenessUpdate(this.awareness, frame.update, REMOTE_ORIGIN);
+      } catch (err) {
+        this.options.log.warn({ err: (err as Error).message }, 'bad awareness update from the server');
+      }
+      return;
+    }
+    if (frame.type === messageDenied) {
+      this.options.log.warn({ doc: frame.docName, reason: frame.reason }, 'the server denied a frame');
+      this.emit('denied', frame.docName, frame.reason);
+      return;
+    }
+    const followed = this.docs.get(frame.docName);
+    if (!followed) return;
+    if (frame.type === messagePersisted) {
+      const stored = Y.decodeStateVector(frame.stateVector);
+      if (followed.unsavedSince && covers(stored, followed.unsavedSince)) {
+        followed.unsavedSince = null;
+        this.emit('persisted', frame.docName);
+      }
+      return;
+    }
+    if (frame.type !== messageSync) return;
+    const sync = frame.sync;
+    if (sync.kind === 'step1') {
+      this.send(encodeSyncStep2(frame.docName, Y.encodeStateAsUpdate(followed.doc, sync.stateVector)));
+      return;
+    }
+    try {
+      Y.applyUpdate(followed.doc, sync.update, REMOTE_ORIGIN);
+    } catch (err) {
+      this.options.log.warn({ doc: frame.docName, err: (err as Error).message }, 'bad update from the server');
+      return;
+    }
+    if (sync.kind === 'step2' && !followed.synced) {
+      followed.synced = true;
+      this.emit('synced', frame.docName);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    for (const [docName] of this.docs) this.unfollowQuietly(docName);
+    const socket = this.socket;
+    this.socket = null;
+    this.awareness.destroy();
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.close(1000, 'leaving');
+        setTimeout(() => {
+          socket.terminate();
+          resolve();
+        }, 1000).unref();
+      });
+    }
+    this.setState('offline');
+  }
+
+  private unfollowQuietly(docName: string): void {
+    const followed = this.docs.get(docName);
+    if (followed) followed.doc.off('update', followed.onUpdate);
+    this.docs.delete(docName);
+  }
+}
+
+function covers(stored: Map<number, number>, needed: Map<number, number>): boolean {
+  for (const [client, clock] of needed) if ((stored.get(client) ?? 0) < clock) return false;
+  return true;
+}
+
+export { CloseCode };

@@ -1,0 +1,21 @@
+// y-leveldb ships no type declarations; these cover the API codeshare uses.
+declare module 'y-leveldb' {
+  import type * as Y from 'yjs';
+
+  export class LeveldbPersistence {
+    constructor(location: string, options?: { Level?: unknown; levelOptions?: Record<string, unknown> });
+    getYDoc(docName: string): Promise<Y.Doc>;
+    storeUpdate(docName: string, update: Uint8Array): Promise<number>;
+    getStateVector(docName: string): Promise<Uint8Array>;
+    getDiff(docName: string, stateVector: Uint8Array): Promise<Uint8Array>;
+    flushDocument(docName: string): Promise<void>;
+    clearDocument(docName: string): Promise<void>;
+    setMeta(docName: string, metaKey: string, value: unknown): Promise<void>;
+    getMeta(docName: string, metaKey: string): Promise<unknown>;
+    delMeta(docName: string, metaKey: string): Promise<void>;
+    getMetas(docName: string): Promise<Map<string, unknown>>;
+    getAllDocNames(): Promise<string[]>;
+    destroy(): Promise<void>;
+    clearAll(): Promise<void>;
+  }
+}
