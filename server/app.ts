@@ -1,5 +1,7 @@
 // buildApp assembles the Fastify application and never listens: the `server` command
 // listens, tests use inject() or listen on port 0.
+import AjvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
@@ -44,8 +46,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Request ids help correlate a client's report with the server log.
     requestIdHeader: false,
     routerOptions: { maxParamLength: 500 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Query strings and path parameters arrive as text and are coerced to their schema types;
+  // JSON bodies are not: {"name": 123} is a 400, not the name "123".
+  // Both packages are CommonJS with a default export; NodeNext sees the module object.
+  const Ajv = AjvModule.default;
+  const addFormats = addFormatsModule.default;
+  const ajvFor = (coerceTypes: boolean | 'array') =>
+    addFormats(new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false }));
+  const bodyAjv = ajvFor(false);
+  const textAjv = ajvFor('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
 
   app.decorate('db', options.db);
   app.decorate('config', options.config);

@@ -5,6 +5,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { openDatabase } from '../db/open.js';
 import { buildApp, redactTokenInUrl, type App } from './app.js';
 import type { ServerConfig } from './config.js';
+import { closeAllOpenSessions } from './repos/sessions.js';
 
 export interface StartServerOptions {
   host: string;
@@ -45,6 +46,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const storage = await openDatabase({ url: options.databaseUrl, dataDir: join(options.dataDir, 'pglite') });
   let app: App;
   try {
+    // A server that stopped without closing its sessions (a crash, SIGKILL) left them open.
+    await closeAllOpenSessions(storage.db);
     app = await buildApp({ db: storage.db, storage, config: options.config, logger: options.logger });
     app.addHook('onClose', async () => {
       await storage.db.destroy();

@@ -6,7 +6,8 @@ import { effectiveRole, projectAccess } from '../access.js';
 import { authOf, requireAccountToken } from '../auth.js';
 import { errors } from '../errors.js';
 import { toProjectDto } from '../repos/projects.js';
-import { DEFAULT_PAGE_SIZE, decodeCursor, toPage } from '../pagination.js';
+import { DEFAULT_PAGE_SIZE, toPage } from '../pagination.js';
+import { decodeKey, exactTime, isExactTime, isUuid } from '../repos/keyset.js';
 import {
   Page,
   PageQuery,
@@ -66,7 +67,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { user, token } = authOf(request);
       const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
-      const after = decodeCursor(request.query.cursor, 2);
+      const after = decodeKey<[string, string]>(request.query.cursor, isExactTime, isUuid);
       const filter = request.query.filter ?? 'all';
       let query = app.db
         .selectFrom('projects')
@@ -75,7 +76,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
           join.onRef('me.project_id', '=', 'projects.id').on('me.user_id', '=', user.id),
         )
         .selectAll('projects')
-        .select(['owner.username as owner_username', 'me.role as my_role'])
+        .select(['owner.username as owner_username', 'me.role as my_role', exactTime('projects.created_at').as('created_key')])
         .where((eb) => {
           if (filter === 'mine') return eb('me.role', 'is not', null);
           if (filter === 'public') return eb('projects.visibility', '=', 'public');
@@ -83,18 +84,16 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
       if (token.project_id) query = query.where('projects.id', '=', token.project_id);
       if (after) {
-        const [createdAt, id] = after as [string, string];
+        const [createdAt, id] = after;
+        const at = sql<Date>`${createdAt}::timestamptz`;
         query = query.where((eb) =>
-          eb.or([
-            eb('projects.created_at', '>', new Date(createdAt)),
-            eb.and([eb('projects.created_at', '=', new Date(createdAt)), eb('projects.id', '>', id)]),
-          ]),
+          eb.or([eb('projects.created_at', '>', at), eb.and([eb('projects.created_at', '=', at), eb('projects.id', '>', id)])]),
         );
       }
       const rows = await query.orderBy('projects.created_at').orderBy('projects.id').limit(limit + 1).execute();
-      const page = toPage(rows, limit, (r) => [r.created_at.toISOString(), r.id]);
+      const page = toPage(rows, limit, (r) => [r.created_key, r.id]);
       return {
-        items: page.items.map(({ owner_username, my_role, ...project }) =>
+        items: page.items.map(({ owner_username, my_role, created_key: _key, ...project }) =>
           toProjectDto(project, owner_username, my_role ? effectiveRole(my_role, token.role) : null),
         ),
         nextCursor: page.nextCursor,
