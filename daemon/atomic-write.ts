@@ -1,0 +1,184 @@
+// Every change the network makes to the folder lands through these three functions. A write is
+// a temp file in the same folder, fsynced, then renamed over the target: an editor or build
+// tool reading the file sees the old bytes or the new ones, never half of each, and a crash
+// leaves at worst a stray temp file that IgnoreRules hides. Paths go through resolveInside
+// first, and folders created on the way are checked again as they are made.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, realpath, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { checkSymlinkTarget, resolveInside, UnsafePathError } from './safe-path.js';
+
+/** Name prefix of the daemon's temp files; IgnoreRules ignores it so the watcher never syncs one. */
+export const TEMP_FILE_PREFIX = '.codeshare-tmp-';
+
+export interface WriteFileOptions {
+  /**
+   * Permission bits for the file. Without it an existing file keeps its mode and a new one gets
+   * the usual 0o666 minus the umask. Only the 0o777 bits are applied: a peer must not be able to
+   * plant a setuid or setgid file.
+   */
+  mode?: number;
+}
+
+export interface WrittenFile {
+  absPath: string;
+  mode: number;
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+function isFolderError(path: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${path} is a folder`);
+  err.code = 'EISDIR';
+  err.path = path;
+  return err;
+}
+
+function tempPathBeside(absPath: string): string {
+  return join(dirname(absPath), `${TEMP_FILE_PREFIX}${randomBytes(8).toString('hex')}`);
+}
+
+/**
+ * Creates the missing folders between root and the target one at a time, checking after each
+ * step that what stands there is a real folder: a symlink slipped in since resolveInside looked
+ * is refused rather than followed.
+ */
+async function ensureParentFolders(root: string, relPath: string): Promise<void> {
+  const rootReal = await realpath(root);
+  const segments = relPath.split('/').slice(0, -1);
+  let current = rootReal;
+  for (const [index, segment] of segments.entries()) {
+    current = join(current, segment);
+    try {
+      await mkdir(current);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    }
+    const stats = await lstat(current);
+    if (stats.isSymbolicLink()) {
+      throw new UnsafePathError(relPath, 'symlink-ancestor', segments.slice(0, index + 1).join('/'));
+    }
+    if (!stats.isDirectory()) {
+      const err: NodeJS.ErrnoException = new Error(`${current} is not a folder`);
+      err.code = 'ENOTDIR';
+      err.path = current;
+      throw err;
+    }
+  }
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  // Makes the rename itself durable. Some file systems refuse fsync on a folder; the data is
+  // already synced, so that only weakens crash ordering, it does not lose the file.
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(folder, constants.O_RDONLY);
+    await handle.sync();
+  } catch {
+    // best effort, see above
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Writes `bytes` to `relPath` under root atomically. Throws UnsafePathError for a refused path. */
+export async function writeFileAtomic(
+  root: string,
+  relPath: string,
+  bytes: Uint8Array,
+  options: WriteFileOptions = {},
+): Promise<WrittenFile> {
+  const absPath = await resolveInside(root, relPath);
+  await ensureParentFolders(root, relPath);
+
+  let mode = options.mode === undefined ? undefined : options.mode & 0o777;
+  try {
+    const existing = await lstat(absPath);
+    if (existing.isDirectory()) throw isFolderError(absPath);
+    // A symlink being replaced by a file has no mode worth keeping.
+    if (mode === undefined && existing.isFile()) mode = existing.mode & 0o777;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+
+  const tempPath = tempPathBeside(absPath);
+  let handle: FileHandle | undefined;
+  try {
+    // O_EXCL: never open something already there, including a symlink planted at that name.
+    handle = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
+    await handle.writeFile(bytes);
+    if (mode !== undefined) await handle.chmod(mode);
+    await handle.sync();
+    const finalMode = (await handle.stat()).mode & 0o777;
+    await handle.close();
+    handle = undefined;
+    await rename(tempPath, absPath);
+    await syncFolder(dirname(absPath));
+    return { absPath, mode: finalMode };
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await unlink(tempPath).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Removes the file or symlink at `relPath` (never follows it), then removes parent folders
+ * the removal left empty, up to but never including root. A folder still holding anything,
+ * ignored files included, stays. Resolves to false when there was nothing to remove.
+ */
+export async function removeFileSafe(root: string, relPath: string): Promise<boolean> {
+  const absPath = await resolveInside(root, relPath);
+  let stats;
+  try {
+    stats = await lstat(absPath);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+  if (stats.isDirectory()) throw isFolderError(absPath);
+  await unlink(absPath);
+
+  const rootReal = await realpath(root);
+  let folder = dirname(absPath);
+  while (folder.startsWith(rootReal + sep)) {
+    try {
+      await rmdir(folder);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT' || code === 'EBUSY' || code === 'EACCES' || code === 'EPERM') break;
+      throw err;
+    }
+    folder = dirname(folder);
+  }
+  return true;
+}
+
+/**
+ * Creates (or atomically replaces) a symlink at `relPath` pointing to `target`, which must stay
+ * inside the folder (see checkSymlinkTarget). Throws UnsafePathError otherwise.
+ */
+export async function createSymlinkSafe(root: string, relPath: string, target: string): Promise<string> {
+  const absPath = await resolveInside(root, relPath);
+  const verdict = await checkSymlinkTarget(root, relPath, target);
+  if (!verdict.safe) throw new UnsafePathError(relPath, verdict.reason, `symlink target ${JSON.stringify(target)}`);
+  await ensureParentFolders(root, relPath);
+  try {
+    if ((await lstat(absPath)).isDirectory()) throw isFolderError(absPath);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  const tempPath = tempPathBeside(absPath);
+  try {
+    await symlink(target, tempPath);
+    await rename(tempPath, absPath);
+  } catch (err) {
+    await unlink(tempPath).catch(() => undefined);
+    throw err;
+  }
+  await syncFolder(dirname(absPath));
+  return absPath;
+}

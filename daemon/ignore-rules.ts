@@ -1,0 +1,240 @@
+// Which paths of a folder codeshare leaves alone. Four layers, in the order git would read
+// them, so the last matching rule wins exactly as in `git check-ignore`:
+//
+//   1. base defaults a project's own .gitignore may re-include (`node_modules/`, `.idea/`);
+//   2. every .gitignore in the tree, shallow to deep, each rebased onto the folder it sits in;
+//   3. local-only defaults only .codeshareignore may re-include: secrets (`.env`, `.env.*`)
+//      and editor droppings (swap, backup and lock files) that would otherwise sync to
+//      everyone mid-edit;
+//   4. `.codeshareignore` at the root.
+//
+// Outside the layers, nothing re-includes `.git` (any case, any depth), `.codeshare/` or the
+// daemon's own temp files.
+//
+// Matching is case-sensitive everywhere (the `ignore` package defaults to insensitive): two
+// daemons on different systems must agree on the set of files or they never converge.
+import type { Stats } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { lstat, opendir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import type { Logger } from 'pino';
+import { TEMP_FILE_PREFIX } from './atomic-write.js';
+import { isGitSegment } from './safe-path.js';
+
+export const GITIGNORE_FILE = '.gitignore';
+export const CODESHAREIGNORE_FILE = '.codeshareignore';
+
+/** Defaults a project's .gitignore may re-include (some teams commit parts of `.idea/`). */
+export const BASE_DEFAULT_RULES: readonly string[] = ['node_modules/', '.idea/'];
+
+/** Defaults only .codeshareignore may re-include, e.g. `!.env.example`. */
+export const LOCAL_ONLY_DEFAULT_RULES: readonly string[] = [
+  '.env',
+  '.env.*',
+  '.DS_Store',
+  '*.swp',
+  '*.swo',
+  '*~',
+  '.#*',
+  '\\#*#',
+  // vim writes and deletes this file to probe whether it may write into a folder.
+  '4913',
+];
+
+/** Never re-included: git's own folder is handled apart, see isGitSegment. */
+const PERMANENT_RULES: readonly string[] = ['.codeshare/', `${TEMP_FILE_PREFIX}*`];
+
+export interface IgnoreRulesOptions {
+  logger?: Logger;
+}
+
+/** A function of the shape chokidar's `ignored` option takes. */
+export type ChokidarIgnoredMatcher = (path: string, stats?: Stats) => boolean;
+
+export function isIgnoreRulesFile(relPath: string): boolean {
+  return relPath === CODESHAREIGNORE_FILE || posix.basename(relPath) === GITIGNORE_FILE;
+}
+
+function escapeGlob(literal: string): string {
+  return literal.replace(/[\\*?[\]]/g, (char) => `\\${char}`);
+}
+
+/**
+ * Rewrites one gitignore line from a .gitignore in `folder` so it means the same thing when
+ * read from the root. A pattern with a slash before its end is anchored to its own folder;
+ * one without matches at any depth below it.
+ */
+export function rebaseIgnoreLine(line: string, folder: string): string | undefined {
+  if (line.trim() === '' || line.startsWith('#')) return undefined;
+  if (folder === '') return line;
+  const negative = line.startsWith('!');
+  const body = negative ? line.slice(1) : line;
+  if (body.trim() === '' || body.trim() === '/') return undefined;
+  const anchored = body.trimEnd().replace(/\/$/, '').includes('/');
+  const rebased = anchored ? `${escapeGlob(folder)}/${body.replace(/^\//, '')}` : `${escapeGlob(folder)}/**/${body}`;
+  return negative ? `!${rebased}` : rebased;
+}
+
+function splitLines(content: string): string[] {
+  return content.split(/\r?\n/);
+}
+
+function folderDepth(folder: string): number {
+  return folder === '' ? 0 : folder.split('/').length;
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+export class IgnoreRules {
+  readonly root: string;
+  private readonly logger: Logger | undefined;
+  /** Content of each .gitignore, by the folder it sits in ('' for the root). */
+  private readonly gitignores = new Map<string, string>();
+  private codeshareignore: string | undefined;
+  private readonly permanent: Ignore = ignore({ ignorecase: false }).add([...PERMANENT_RULES]);
+  private layered: Ignore = ignore({ ignorecase: false });
+  /** Reloads run one at a time, so two quick edits of a rules file cannot interleave. */
+  private reloadQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(root: string, options: IgnoreRulesOptions) {
+    this.root = resolve(root);
+    this.logger = options.logger;
+  }
+
+  /** Reads `.codeshareignore` and every .gitignore in folders that are not themselves ignored. */
+  static async load(root: string, options: IgnoreRulesOptions = {}): Promise<IgnoreRules> {
+    const rules = new IgnoreRules(root, options);
+    rules.codeshareignore = await rules.readRulesFile(CODESHAREIGNORE_FILE);
+    rules.rebuild();
+    await rules.discoverGitignores();
+    return rules;
+  }
+
+  /** Whether a POSIX path relative to the root is ignored. Paths under an ignored folder are. */
+  ignores(relPath: string, isDir: boolean): boolean {
+    if (relPath === '') return false;
+    if (relPath.split('/').some(isGitSegment)) return true;
+    const tested = isDir ? `${relPath}/` : relPath;
+    return this.permanent.ignores(tested) || this.layered.ignores(tested);
+  }
+
+  /**
+   * Re-reads one rules file after the watcher saw it change, appear or disappear, then looks
+   * for .gitignore files in folders the change may have un-ignored. Resolves to whether the
+   * rules changed (the caller should then rescan), false for a path that is not a rules file.
+   */
+  reloadFile(relPath: string): Promise<boolean> {
+    const run = this.reloadQueue.then(() => this.reloadFileNow(relPath));
+    this.reloadQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** For chokidar's `ignored` option; takes absolute or cwd-relative paths as chokidar gives them. */
+  readonly chokidarIgnored: ChokidarIgnoredMatcher = (path, stats) => {
+    const rel = relative(this.root, resolve(path));
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return false;
+    const relPosix = sep === '/' ? rel : rel.split(sep).join('/');
+    if (stats) return this.ignores(relPosix, stats.isDirectory());
+    // chokidar asks once without stats before it has looked; a folder-only rule (`build/`)
+    // must not hide a file called `build`, so look when it matters.
+    if (this.ignores(relPosix, false)) return true;
+    if (!this.ignores(relPosix, true)) return false;
+    try {
+      return lstatSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+
+  private async reloadFileNow(relPath: string): Promise<boolean> {
+    if (!isIgnoreRulesFile(relPath)) return false;
+    const content = await this.readRulesFile(relPath);
+    if (relPath === CODESHAREIGNORE_FILE) {
+      if (content === this.codeshareignore) return false;
+      this.codeshareignore = content;
+    } else {
+      const folder = posix.dirname(relPath) === '.' ? '' : posix.dirname(relPath);
+      if (content === this.gitignores.get(folder)) return false;
+      if (content === undefined) this.gitignores.delete(folder);
+      else this.gitignores.set(folder, content);
+    }
+    this.rebuild();
+    await this.discoverGitignores();
+    this.logger?.debug({ path: relPath }, 'ignore rules reloaded');
+    return true;
+  }
+
+  private rebuild(): void {
+    const lines: string[] = [...BASE_DEFAULT_RULES];
+    const folders = [...this.gitignores.keys()].sort((a, b) => folderDepth(a) - folderDepth(b) || (a < b ? -1 : a > b ? 1 : 0));
+    for (const folder of folders) {
+      for (const line of splitLines(this.gitignores.get(folder) ?? '')) {
+        const rebased = rebaseIgnoreLine(line, folder);
+        if (rebased !== undefined) lines.push(rebased);
+      }
+    }
+    lines.push(...LOCAL_ONLY_DEFAULT_RULES);
+    if (this.codeshareignore !== undefined) lines.push(...splitLines(this.codeshareignore));
+    this.layered = ignore({ ignorecase: false }).add(lines);
+  }
+
+  /**
+   * Walks the folders that are not ignored, one depth at a time, reading .gitignore files not
+   * seen yet. A folder's own .gitignore never decides whether that folder is ignored, so the
+   * rules rebuilt after each depth are complete for the next one.
+   */
+  private async discoverGitignores(): Promise<void> {
+    let level: string[] = [''];
+    while (level.length > 0) {
+      const next: string[] = [];
+      let found = false;
+      for (const folder of level) {
+        const names = await this.listFolder(folder, next);
+        if (names.hasGitignore && !this.gitignores.has(folder)) {
+          const content = await this.readRulesFile(folder === '' ? GITIGNORE_FILE : `${folder}/${GITIGNORE_FILE}`);
+          if (content !== undefined) {
+            this.gitignores.set(folder, content);
+            found = true;
+          }
+        }
+      }
+      if (found) this.rebuild();
+      level = next.filter((folder) => !this.ignores(folder, true));
+    }
+  }
+
+  private async listFolder(folder: string, subfolders: string[]): Promise<{ hasGitignore: boolean }> {
+    let hasGitignore = false;
+    let dir;
+    try {
+      dir = await opendir(join(this.root, folder));
+    } catch (err) {
+      this.logger?.warn({ err, folder }, 'cannot list folder while looking for .gitignore files');
+      return { hasGitignore };
+    }
+    for await (const entry of dir) {
+      const rel = folder === '' ? entry.name : `${folder}/${entry.name}`;
+      if (entry.isDirectory()) subfolders.push(rel);
+      else if (entry.name === GITIGNORE_FILE && entry.isFile()) hasGitignore = true;
+    }
+    return { hasGitignore };
+  }
+
+  /** The file's text, or undefined when it is missing, not a regular file, or unreadable. */
+  private async readRulesFile(relPath: string): Promise<string | undefined> {
+    const absPath = join(this.root, relPath);
+    try {
+      // A rules file that is a symlink is not followed: its target may be outside the folder.
+      if (!(await lstat(absPath)).isFile()) return undefined;
+      return await readFile(absPath, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') {
+        this.logger?.warn({ err, path: relPath }, 'cannot read ignore rules file');
+      }
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,225 @@
+// One pass over a folder: what is there now, as the index would record it. Used at share time
+// and whenever the daemon must compare the disk with the index (start-up, resume after a
+// branch switch, a rules change). Ignored folders are never opened, symlinks are never followed,
+// and file reads run a bounded number at a time so a large tree neither exhausts file
+// descriptors nor holds more than `concurrency` files in memory.
+import { createHash } from 'node:crypto';
+import { constants, type Dirent } from 'node:fs';
+import { lstat, open, opendir, readlink, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { classifyContent, DEFAULT_MAX_TEXT_BYTES, sha256Hex } from './file-content.js';
+import type { IgnoreRules } from './ignore-rules.js';
+import { assertSafeIndexPath, checkSymlinkTarget, UnsafePathError } from './safe-path.js';
+
+export type ScannedKind = 'text' | 'binary' | 'symlink';
+
+export interface ScannedEntry {
+  /** POSIX path relative to the folder root. */
+  path: string;
+  kind: ScannedKind;
+  /** Permission bits only (`mode & 0o777`), e.g. 0o644 or 0o755. */
+  mode: number;
+  /** Bytes on disk; for a symlink, the byte length of its target. */
+  size: number;
+  /** Of the file's bytes; for a symlink, of its target string. */
+  sha256: string;
+  /** Relative symlink target, for kind 'symlink' only. */
+  target?: string;
+}
+
+export type ScanSkipReason =
+  /** A symlink whose target leaves the folder, is absolute, or reaches into .git. */
+  | 'unsafe-symlink'
+  /** A name the index cannot carry safely to other systems (e.g. a backslash in it). */
+  | 'unsafe-path'
+  /** A socket, FIFO or device. */
+  | 'special-file'
+  | 'unreadable'
+  /** Removed or replaced between listing and reading; the watcher reports what happened. */
+  | 'changed-during-scan';
+
+export interface ScanSkip {
+  path: string;
+  reason: ScanSkipReason;
+  detail?: string;
+}
+
+export interface ScanResult {
+  /** Sorted by path (UTF-16 code unit order), so two scans of the same tree are equal. */
+  entries: ScannedEntry[];
+  skipped: ScanSkip[];
+}
+
+export interface ScanOptions {
+  maxTextBytes?: number;
+  /** Files read at once. */
+  concurrency?: number;
+  logger?: Logger;
+}
+
+const DEFAULT_CONCURRENCY = 32;
+const HASH_CHUNK_BYTES = 1024 * 1024;
+
+type FoundItem = { relPath: string; absPath: string; type: 'file' | 'symlink' };
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+function byPath(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+async function entryType(entry: Dirent, absPath: string): Promise<'dir' | 'file' | 'symlink' | 'special'> {
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice()) return 'special';
+  // Some file systems do not report types while listing (DT_UNKNOWN); ask directly.
+  const stats = await lstat(absPath);
+  if (stats.isDirectory()) return 'dir';
+  if (stats.isFile()) return 'file';
+  if (stats.isSymbolicLink()) return 'symlink';
+  return 'special';
+}
+
+async function hashInChunks(handle: FileHandle): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function scanFile(item: FoundItem, maxTextBytes: number): Promise<ScannedEntry | ScanSkip> {
+  let handle: FileHandle | undefined;
+  try {
+    // O_NOFOLLOW: a file swapped for a symlink since the listing is not followed out of the folder.
+    // O_NONBLOCK: a file swapped for a FIFO would otherwise block the open forever.
+    handle = await open(item.absPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const stats = await handle.stat();
+    if (!stats.isFile()) return { path: item.relPath, reason: 'changed-during-scan', detail: 'no longer a regular file' };
+    const mode = stats.mode & 0o777;
+    if (stats.size > maxTextBytes) {
+      // Too big to be text whatever it holds: hash it without holding it in memory.
+      const { size, sha256 } = await hashInChunks(handle);
+      return { path: item.relPath, kind: 'binary', mode, size, sha256 };
+    }
+    const bytes = await handle.readFile();
+    const content = classifyContent(bytes, maxTextBytes);
+    return { path: item.relPath, kind: content.kind, mode, size: bytes.byteLength, sha256: sha256Hex(bytes) };
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
+      return { path: item.relPath, reason: 'changed-during-scan', detail: code };
+    }
+    if (code === 'EACCES' || code === 'EPERM') return { path: item.relPath, reason: 'unreadable', detail: code };
+    throw err;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+async function scanSymlink(root: string, item: FoundItem): Promise<ScannedEntry | ScanSkip> {
+  let target: string;
+  let mode: number;
+  try {
+    target = await readlink(item.absPath);
+    mode = (await lstat(item.absPath)).mode & 0o777;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'EINVAL') return { path: item.relPath, reason: 'changed-during-scan', detail: code };
+    if (code === 'EACCES' || code === 'EPERM') return { path: item.relPath, reason: 'unreadable', detail: code };
+    throw err;
+  }
+  const verdict = await checkSymlinkTarget(root, item.relPath, target);
+  if (!verdict.safe) {
+    return { path: item.relPath, reason: 'unsafe-symlink', detail: `${verdict.reason}: ${JSON.stringify(target)}` };
+  }
+  return { path: item.relPath, kind: 'symlink', mode, size: Buffer.byteLength(target), sha256: sha256Hex(target), target };
+}
+
+/** Lists every file and symlink under root that `rules` does not ignore, with type, mode and hash. */
+export async function scanFolder(root: string, rules: IgnoreRules, options: ScanOptions = {}): Promise<ScanResult> {
+  const rootAbs = resolve(root);
+  const maxTextBytes = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const started = performance.now();
+
+  const found: FoundItem[] = [];
+  const skipped: ScanSkip[] = [];
+  const pending: string[] = [''];
+  while (pending.length > 0) {
+    const folder = pending.pop() as string;
+    let dir;
+    try {
+      dir = await opendir(join(rootAbs, folder));
+    } catch (err) {
+      const code = errnoCode(err);
+      if (folder !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) {
+        skipped.push({ path: folder, reason: 'changed-during-scan', detail: code });
+        continue;
+      }
+      if (folder !== '' && (code === 'EACCES' || code === 'EPERM')) {
+        skipped.push({ path: folder, reason: 'unreadable', detail: code });
+        continue;
+      }
+      throw err;
+    }
+    for await (const entry of dir) {
+      const relPath = folder === '' ? entry.name : `${folder}/${entry.name}`;
+      const absPath = join(rootAbs, relPath);
+      let type;
+      try {
+        type = await entryType(entry, absPath);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue;
+        throw err;
+      }
+      // Decided before the name check, so nothing inside an ignored folder is ever reported.
+      if (rules.ignores(relPath, type === 'dir')) continue;
+      try {
+        assertSafeIndexPath(relPath);
+      } catch (err) {
+        if (!(err instanceof UnsafePathError)) throw err;
+        skipped.push({ path: relPath, reason: 'unsafe-path', detail: err.reason });
+        continue;
+      }
+      if (type === 'dir') pending.push(relPath);
+      else if (type === 'special') skipped.push({ path: relPath, reason: 'special-file' });
+      else found.push({ relPath, absPath, type });
+    }
+  }
+
+  const entries: ScannedEntry[] = [];
+  await runLimited(found, concurrency, async (item) => {
+    const result = item.type === 'file' ? await scanFile(item, maxTextBytes) : await scanSymlink(rootAbs, item);
+    if ('reason' in result) skipped.push(result);
+    else entries.push(result);
+  });
+
+  entries.sort(byPath);
+  skipped.sort(byPath);
+  options.logger?.debug(
+    { root: rootAbs, files: entries.length, skipped: skipped.length, ms: Math.round(performance.now() - started) },
+    'folder scanned',
+  );
+  return { entries, skipped };
+}
