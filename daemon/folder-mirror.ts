@@ -109,6 +109,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly touchedWhilePaused = new Set<string>();
   private rescanTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Following docs on the server: set by goLive (and by join, which needs the index first). */
+  private live = false;
   private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -122,6 +124,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.git = new GitWatch(spec.root, log);
     this.connection.on('state', () => this.emitStatus());
     this.connection.on('persisted', () => this.emitStatus());
+    this.connection.awareness.on('change', () => this.scheduleStatus());
     this.connection.on('denied', (docName, reason) => this.emitEvent({ type: 'error', root: this.spec.root, message: `${docName}: ${reason}` }));
   }
 
@@ -160,10 +163,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         const content = classifyContent(bytes, MAX_TEXT_BYTES);
         const sha256 = sha256Hex(bytes);
         if (content.kind === 'text') {
-          const doc = new Y.Doc();
-          contentText(doc).insert(0, content.text);
-          await this.store.storeNewDoc(fileDocName(id), doc);
-          this.fileDocs.set(id, doc);
+          await this.createFileDoc(id, content.text);
           newEntries.push([scanned.path, { id, kind: 'text', mode: scanned.mode, size: bytes.byteLength }]);
           this.setBase(scanned.path, { id, kind: 'text', mode: scanned.mode, sha256, text: content.text });
         } else {
@@ -189,6 +189,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** A project is mirrored into the folder; local files that differ are backed up first. */
   async join(options: { keepLocal: boolean }): Promise<JoinReport> {
     await this.open();
+    this.live = true;
     this.connection.follow(INDEX_DOC, this.index);
     this.connection.start();
     await this.connection.whenSynced(INDEX_DOC);
@@ -251,6 +252,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** Connects, follows every doc, watches the disk, reconciles what changed meanwhile. */
   private async goLive(): Promise<void> {
+    this.live = true;
     this.connection.follow(INDEX_DOC, this.index);
     for (const [id, doc] of this.fileDocs) this.connection.follow(fileDocName(id), doc);
     if (this.connection.state === 'offline') this.connection.start();
@@ -403,11 +405,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       const id = newFileId();
       if (content.kind === 'text') {
-        const doc = new Y.Doc();
-        contentText(doc).insert(0, content.text);
-        await this.store.storeNewDoc(fileDocName(id), doc);
-        this.fileDocs.set(id, doc);
-        this.connection.follow(fileDocName(id), doc);
+        await this.createFileDoc(id, content.text);
         this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
         this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
         this.emitActivity('local', 'created', path, lineStats('', content.text));
@@ -443,11 +441,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     // Binary content, or a change of kind: the entry is replaced (a new id for a new kind).
     const id = entry.kind === content.kind ? entry.id : newFileId();
     if (content.kind === 'text') {
-      const doc = new Y.Doc();
-      contentText(doc).insert(0, content.text);
-      await this.store.storeNewDoc(fileDocName(id), doc);
-      this.fileDocs.set(id, doc);
-      this.connection.follow(fileDocName(id), doc);
+      await this.createFileDoc(id, content.text);
       this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
       this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
     } else {
@@ -544,19 +538,27 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   private async ensureFileDoc(id: string): Promise<Y.Doc> {
-    let doc = this.fileDocs.get(id);
-    if (!doc) {
-      doc = await this.store.loadDoc(fileDocName(id));
-      const loaded = doc;
-      this.fileDocs.set(id, doc);
-      doc.on('update', (_update: Uint8Array, origin: unknown) => {
-        if (origin !== REMOTE_ORIGIN) return;
-        const path = this.pathOfFileId(id);
-        if (path) this.enqueue(path, () => this.writePath(path));
-      });
-      this.connection.follow(fileDocName(id), loaded);
-    }
+    return this.fileDocs.get(id) ?? this.registerFileDoc(id, await this.store.loadDoc(fileDocName(id)));
+  }
+
+  /** Makes a file doc part of the mirror: remote changes to it are written to disk. */
+  private registerFileDoc(id: string, doc: Y.Doc): Y.Doc {
+    this.fileDocs.set(id, doc);
+    doc.on('update', (_update: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE_ORIGIN) return;
+      const path = this.pathOfFileId(id);
+      if (path) this.enqueue(path, () => this.writePath(path));
+    });
+    if (this.live) this.connection.follow(fileDocName(id), doc);
     return doc;
+  }
+
+  /** A file doc made here from disk content (share, a new file): stored, then registered. */
+  private async createFileDoc(id: string, text: string): Promise<Y.Doc> {
+    const doc = new Y.Doc();
+    contentText(doc).insert(0, text);
+    await this.store.storeNewDoc(fileDocName(id), doc);
+    return this.registerFileDoc(id, doc);
   }
 
   private refusePath(path: string): boolean {
@@ -802,6 +804,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       direction,
       action,
       path,
+      ...(direction === 'remote' ? { user: this.likelyAuthor(path) } : {}),
       ...(extra.oldPath ? { oldPath: extra.oldPath } : {}),
       ...(extra.added !== undefined ? { linesAdded: extra.added, linesRemoved: extra.removed ?? 0 } : {}),
     });
@@ -809,6 +812,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const state = this.connection.awareness.getLocalState();
       if (state) this.connection.awareness.setLocalState({ ...state, file: path, lastActive: Date.now() });
     }
+  }
+
+  /** Who made a remote change: the peer whose presence says they are in that file. */
+  private likelyAuthor(path: string): string | undefined {
+    let best: PeerInfo | undefined;
+    for (const peer of this.status().peers) {
+      if (peer.file === path && (!best || (peer.lastActive ?? 0) > (best.lastActive ?? 0))) best = peer;
+    }
+    return best?.name;
   }
 
   private emitEvent(event: FolderEvent): void {

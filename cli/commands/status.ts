@@ -1,0 +1,46 @@
+import type { FolderStatus } from '../../daemon/folder-mirror.js';
+import { callDaemon, runningDaemon } from '../daemon-session.js';
+
+export interface StatusResult {
+  daemon: { running: boolean; pid: number | null; startedAt: string | null; logFile: string | null };
+  folders: FolderStatus[];
+}
+
+export async function status(): Promise<StatusResult> {
+  const client = await runningDaemon();
+  if (!client) return { daemon: { running: false, pid: null, startedAt: null, logFile: null }, folders: [] };
+  try {
+    const result = await callDaemon(() => client.call('status', {}));
+    return { daemon: { running: true, pid: result.pid, startedAt: result.startedAt, logFile: result.logFile }, folders: result.folders };
+  } finally {
+    client.close();
+  }
+}
+
+export function describeSyncState(folder: FolderStatus): string {
+  switch (folder.state) {
+    case 'synced':
+      return 'synced';
+    case 'unsaved':
+      return `${folder.unsaved} unsaved`;
+    case 'offline':
+      return 'offline (reconnecting)';
+    case 'paused':
+      return `paused: ${folder.pausedReason ?? ''}`;
+    case 'refused':
+      return 'refused by the server';
+    default:
+      return folder.state;
+  }
+}
+
+export function formatStatus(result: StatusResult): string[] {
+  if (!result.daemon.running) return ['The daemon is not running; no folder is synced. `codeshare share` or `codeshare join` starts it.'];
+  const lines = [`Daemon running (pid ${result.daemon.pid}), log: ${result.daemon.logFile}`];
+  if (result.folders.length === 0) lines.push('No folder is synced.');
+  for (const folder of result.folders) {
+    lines.push(`${folder.root}  ${folder.projectName}  ${describeSyncState(folder)}  ${folder.files} files${folder.branch ? `  branch ${folder.branch}` : ''}`);
+    for (const peer of folder.peers) lines.push(`  online: ${peer.name}${peer.file ? ` (${peer.file})` : ''}${peer.branch ? ` on ${peer.branch}` : ''}`);
+  }
+  return lines;
+}

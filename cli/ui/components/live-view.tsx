@@ -1,0 +1,81 @@
+// The live view: props in, text out. It renders the same data `codeshare status --json` prints.
+import { Box, Text } from 'ink';
+import type { FolderStatus } from '../../../daemon/folder-mirror.js';
+import type { FeedItem, LiveState } from '../state/live-reducer.js';
+
+export function SyncStateLine({ status }: { status: FolderStatus | null }) {
+  if (!status) return <Text color="yellow">◌ starting…</Text>;
+  switch (status.state) {
+    case 'synced':
+      return <Text color="green">● synced</Text>;
+    case 'unsaved':
+      return <Text color="yellow">◐ {status.unsaved} unsaved</Text>;
+    case 'offline':
+      return <Text color="red">○ offline, reconnecting (edits are kept and sent when back)</Text>;
+    case 'paused':
+      return <Text color="magenta">‖ paused: {status.pausedReason}</Text>;
+    case 'refused':
+      return <Text color="red">✖ the server refused this folder (see `codeshare daemon logs`)</Text>;
+    default:
+      return <Text>{status.state}</Text>;
+  }
+}
+
+export function ProgressBar({ done, total, label, width = 30 }: { done: number; total: number; label: string; width?: number }) {
+  const ratio = total > 0 ? Math.min(1, done / total) : 0;
+  const filled = Math.round(ratio * width);
+  return (
+    <Text>
+      {label} [{'█'.repeat(filled)}
+      {'░'.repeat(width - filled)}] {done}/{total}
+    </Text>
+  );
+}
+
+function describe(item: FeedItem): string {
+  const lines = item.linesAdded !== undefined ? ` (+${item.linesAdded} -${item.linesRemoved ?? 0})` : '';
+  if (item.action === 'renamed' && item.oldPath) return `${item.who} renamed ${item.oldPath} → ${item.path}`;
+  return `${item.who} ${item.action} ${item.path}${lines}`;
+}
+
+const clock = (at: number) => new Date(at).toTimeString().slice(0, 8);
+
+export function LiveView({ state }: { state: LiveState }) {
+  const peers = state.status?.peers ?? [];
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>codeshare</Text> · {state.project ?? '…'} · {state.root}
+      </Text>
+      {state.joinCommand ? <Text dimColor>Teammates join with: {state.joinCommand}</Text> : null}
+      <SyncStateLine status={state.status} />
+      {state.progress ? (
+        <ProgressBar label={state.progress.phase === 'upload' ? 'uploading' : 'downloading'} done={state.progress.done} total={state.progress.total} />
+      ) : null}
+      <Text bold>Online</Text>
+      {peers.length === 0 ? <Text dimColor>  nobody else yet</Text> : null}
+      {peers.map((peer) => (
+        <Text key={peer.name}>
+          {'  '}
+          <Text color={peer.color}>{peer.name}</Text>
+          {peer.file ? ` · ${peer.file}` : ''}
+          {peer.branch ? ` · ${peer.branch}` : ''}
+        </Text>
+      ))}
+      <Text bold>Recent changes</Text>
+      {state.feed.length === 0 ? <Text dimColor>  no changes yet</Text> : null}
+      {state.feed.map((item, i) => (
+        <Text key={`${item.at}-${i}`}>
+          {'  '}
+          <Text dimColor>{clock(item.at)}</Text> {describe(item)}
+        </Text>
+      ))}
+      {state.errors.map((message, i) => (
+        <Text key={`e${i}`} color="red">
+          ! {message}
+        </Text>
+      ))}
+      <Text dimColor>q detach (keeps syncing) · l leave this folder</Text>
+    </Box>
+  );
+}
