@@ -154,22 +154,24 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     let done = 0;
     for (const scanned of entries) {
       const id = newFileId();
+      // Like git, only the executable bit travels: a teammate's umask is not imposed on others.
+      const mode = scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode);
       const absPath = join(this.spec.root, scanned.path);
       if (scanned.kind === 'symlink') {
-        newEntries.push([scanned.path, { id, kind: 'symlink', mode: scanned.mode, size: scanned.size, target: scanned.target! }]);
-        this.setBase(scanned.path, { id, kind: 'symlink', mode: scanned.mode, sha256: scanned.sha256, target: scanned.target! });
+        newEntries.push([scanned.path, { id, kind: 'symlink', mode, size: scanned.size, target: scanned.target! }]);
+        this.setBase(scanned.path, { id, kind: 'symlink', mode, sha256: scanned.sha256, target: scanned.target! });
       } else {
         const bytes = await readFile(absPath);
         const content = classifyContent(bytes, MAX_TEXT_BYTES);
         const sha256 = sha256Hex(bytes);
         if (content.kind === 'text') {
           await this.createFileDoc(id, content.text);
-          newEntries.push([scanned.path, { id, kind: 'text', mode: scanned.mode, size: bytes.byteLength }]);
-          this.setBase(scanned.path, { id, kind: 'text', mode: scanned.mode, sha256, text: content.text });
+          newEntries.push([scanned.path, { id, kind: 'text', mode, size: bytes.byteLength }]);
+          this.setBase(scanned.path, { id, kind: 'text', mode, sha256, text: content.text });
         } else {
           await this.api.uploadBlob(this.spec.projectId, sha256, bytes);
-          newEntries.push([scanned.path, { id, kind: 'binary', mode: scanned.mode, size: bytes.byteLength, sha256 }]);
-          this.setBase(scanned.path, { id, kind: 'binary', mode: scanned.mode, sha256 });
+          newEntries.push([scanned.path, { id, kind: 'binary', mode, size: bytes.byteLength, sha256 }]);
+          this.setBase(scanned.path, { id, kind: 'binary', mode, sha256 });
         }
       }
       done++;
@@ -702,7 +704,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const work: Promise<void>[] = [];
     for (const scanned of entries) {
       const base = this.bases.get(scanned.path);
-      if (!base || base.sha256 !== scanned.sha256 || base.mode !== scanned.mode || !files.has(scanned.path)) {
+      if (!base || base.sha256 !== scanned.sha256 || base.mode !== (scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode)) || !files.has(scanned.path)) {
         work.push(this.enqueue(scanned.path, () => this.applyDiskChange(scanned.path)));
       } else {
         work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
