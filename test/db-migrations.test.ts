@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { Migrator, sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrateToLatest, openDatabase } from '../db/open.js';
+import { migrations } from '../db/migrations/index.js';
+import { STORAGE_KINDS, createTestStorage, type TestStorage } from './helpers/storage.js';
+
+const TABLES = [
+  'ai_chat_sessions',
+  'ai_messages',
+  'api_tokens',
+  'blobs',
+  'collaboration_sessions',
+  'doc_snapshots',
+  'doc_updates',
+  'file_activities',
+  'git_commits',
+  'git_repositories',
+  'oauth_accounts',
+  'project_files',
+  'project_members',
+  'projects',
+  'session_participants',
+  'users',
+];
+
+describe.each(STORAGE_KINDS)('migrations [%s]', (kind) => {
+  let storage: TestStorage | undefined;
+  afterEach(async () => {
+    await storage?.dispose();
+    storage = undefined;
+  });
+
+  it('create every table, run again as a no-op, and go down and up cleanly', async () => {
+    storage = await createTestStorage(kind);
+    const opened = await openDatabase({ url: storage.databaseUrl, dataDir: join(storage.dataDir, 'pglite') });
+    try {
+      const tables = async () =>
+        (
+          await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely_%' order by table_name`.execute(
+            opened.db,
+          )
+        ).rows.map((r) => r.table_name);
+      expect(await tables()).toEqual(TABLES);
+      await opened.db.insertInto('users').values({ id: '00000000-0000-4000-8000-000000000001', username: 'kept' }).execute();
+      // A second start migrates nothing and keeps the data.
+      await migrateToLatest(opened.db);
+      expect(await opened.db.selectFrom('users').select('username').execute()).toEqual([{ username: 'kept' }]);
+
+      const migrator = new Migrator({ db: opened.db, provider: { getMigrations: async () => migrations } });
+      const down = await migrator.migrateDown();
+      expect(down.error).toBeUndefined();
+      expect(await tables()).toEqual([]);
+      await migrateToLatest(opened.db);
+      expect(await tables()).toEqual(TABLES);
+    } finally {
+      await opened.db.destroy();
+    }
+  });
+
+  it('keeps usernames unique regardless of case and refuses orphan rows', async () => {
+    storage = await createTestStorage(kind);
+    const opened = await openDatabase({ url: storage.databaseUrl, dataDir: join(storage.dataDir, 'pglite') });
+    try {
+      await opened.db.insertInto('users').values({ id: '00000000-0000-4000-8000-000000000002', username: 'Alice' }).execute();
+      await expect(
+        opened.db.insertInto('users').values({ id: '00000000-0000-4000-8000-000000000003', username: 'alice' }).execute(),
+      ).rejects.toThrow();
+      await expect(
+        opened.db
+          .insertInto('project_members')
+          .values({ project_id: '00000000-0000-4000-8000-0000000000aa', user_id: '00000000-0000-4000-8000-000000000002', role: 'owner' })
+          .execute(),
+      ).rejects.toThrow();
+    } finally {
+      await opened.db.destroy();
+    }
+  });
+});
