@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { diffLines } from 'diff';
 import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Database, FileAction, FileKind, ProjectFilesTable } from '../../db/schema.js';
 import { contentText, filesMap, parseIndexEntry, type IndexEntry } from '../../common/index-entry.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../../common/protocol.js';
@@ -83,14 +83,32 @@ export class FileMaterializer {
     await Promise.all([...this.projects.keys()].map((projectId) => this.run(projectId)));
   }
 
+  /** Stored content of some files, for line counts. */
+  private async readContent(projectId: string, fileIds: string[]): Promise<Map<string, string | null>> {
+    const content = new Map<string, string | null>();
+    for (let i = 0; i < fileIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('project_files')
+        .select(['file_id', 'content'])
+        .where('project_id', '=', projectId)
+        .where('file_id', 'in', fileIds.slice(i, i + 500))
+        .execute();
+      for (const row of rows) content.set(row.file_id, row.content);
+    }
+    return content;
+  }
+
   private async materialize(projectId: string, pending: PendingProject): Promise<void> {
     const entries = await this.registry.withRoom(projectId, INDEX_DOC, (room) => readIndex(room, this.log));
+    // Content is read only for the files whose text changed (for line counts), never for the
+    // whole project: a one-line edit in a 5,000-file project reads one file, not all of them.
     const rows = await this.db
       .selectFrom('project_files')
-      .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'content'])
+      .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'size'])
       .where('project_id', '=', projectId)
       .execute();
-    const rowsById = new Map(rows.map((row) => [row.file_id, row]));
+    const previousContent = await this.readContent(projectId, [...pending.dirtyFiles.keys()]);
+    const rowsById = new Map(rows.map((row) => [row.file_id, { ...row, content: previousContent.get(row.file_id) ?? null }]));
     const upserts: Insertable<ProjectFilesTable>[] = [];
     const activities: ActivityRow[] = [];
     const indexUser = pending.indexChangedBy;
@@ -105,9 +123,9 @@ export class FileMaterializer {
       let size = entry.size;
       if (entry.kind === 'text') {
         if (row && row.kind === 'text' && !pending.dirtyFiles.has(entry.id)) {
-          content = row.content;
+          content = null; // unchanged: the row keeps its content
           sha256 = row.sha256;
-          size = Buffer.byteLength(content ?? '');
+          size = row.size;
         } else {
           content = await this.registry.withRoom(projectId, fileDocName(entry.id), (room) => contentText(room.doc).toString());
           const bytes = Buffer.from(content, 'utf8');
@@ -145,6 +163,10 @@ export class FileMaterializer {
       }
     }
     const removed = [...rowsById.values()];
+    const removedContent = await this.readContent(
+      projectId,
+      removed.filter((row) => row.kind === 'text' && row.content === null).map((row) => row.file_id),
+    );
     for (const row of removed) {
       activities.push({
         project_id: projectId,
@@ -154,7 +176,7 @@ export class FileMaterializer {
         action: 'deleted',
         user_id: indexUser,
         lines_added: 0,
-        lines_removed: countLines(row.content),
+        lines_removed: countLines(row.content ?? removedContent.get(row.file_id) ?? null),
       });
     }
     if (upserts.length === 0 && removed.length === 0 && activities.length === 0) return;
@@ -183,7 +205,8 @@ export class FileMaterializer {
               size: eb.ref('excluded.size'),
               sha256: eb.ref('excluded.sha256'),
               target: eb.ref('excluded.target'),
-              content: eb.ref('excluded.content'),
+              // An unchanged text file is upserted without its content (null): keep the stored one.
+              content: sql<string | null>`case when excluded.kind = 'text' then coalesce(excluded.content, project_files.content) else null end`,
               updated_at: eb.ref('excluded.updated_at'),
               updated_by: eb.ref('excluded.updated_by'),
             })),
