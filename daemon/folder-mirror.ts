@@ -34,6 +34,8 @@ const LOCAL_ORIGIN = 'local';
 /** A delete followed this soon by an add of the same bytes is a rename. */
 const RENAME_WINDOW_MS = 150;
 const RESCAN_INTERVAL_MS = 30_000;
+/** A disk change is read again this long after its last event (see scheduleRecheck). */
+const RECHECK_DELAY_MS = 200;
 
 export interface FolderSpec {
   root: string;
@@ -104,6 +106,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private bases = new Map<string, Base>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
   private pausedReason: string | null = null;
   /** Paths touched while paused, reconciled on resume. */
   private readonly touchedWhilePaused = new Set<string>();
@@ -318,6 +321,28 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     if (this.rules.ignores(path, false)) return;
     this.enqueue(path, () => this.applyDiskChange(path));
+    this.scheduleRecheck(path);
+  }
+
+  /**
+   * Looks at the path again a little later. An event may be read mid-write: `writeFile`
+   * truncates, then writes, and when both land within one tick of the kernel's coarse file
+   * clock the watcher sees one mtime and reports one change, which may have read the empty
+   * file. Without a second look the truncated text would stand until the next rescan.
+   */
+  private scheduleRecheck(path: string): void {
+    const previous = this.rechecks.get(path);
+    if (previous) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.rechecks.delete(path);
+      if (this.stopped) return;
+      // Only a change is looked for: a removal has its own event.
+      this.enqueue(path, async () => {
+        if (await this.readDisk(path)) await this.applyDiskChange(path);
+      });
+    }, RECHECK_DELAY_MS);
+    timer.unref();
+    this.rechecks.set(path, timer);
   }
 
   private async checkMode(absPath: string): Promise<void> {
@@ -879,6 +904,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
     for (const pending of this.pendingUnlinks.values()) clearTimeout(pending.timer);
+    for (const timer of this.rechecks.values()) clearTimeout(timer);
     await this.watcher?.close();
     await Promise.all([...this.queues.values()]);
     this.git.stop();
