@@ -30,6 +30,27 @@ export interface ServerConfig {
     materializeDebounceMs: number;
     materializeMaxDelayMs: number;
   };
+  /** Questions about a project, answered by an OpenAI-compatible chat API. */
+  ai: {
+    /** API base such as https://api.openai.com/v1 (OPENAI_BASE_URL); null: OpenAI's. */
+    baseUrl: string | null;
+    /** OPENAI_API_KEY; a local server that needs none may leave it null when baseUrl is set. */
+    apiKey: string | null;
+    /** CODESHARE_AI_MODEL; asking is off without it. */
+    model: string | null;
+    /** The context sent with a question (files, tree, activity, git), in tokens of ~4 characters. */
+    contextTokens: number;
+    /** Earlier turns of the session sent along, in the same tokens. */
+    historyTokens: number;
+    /** Longest wait for the provider to start answering, per attempt. */
+    timeoutMs: number;
+    /** Longest silence in the middle of an answer before it counts as broken off. */
+    streamIdleMs: number;
+    /** Retries of a refused or failed request (429, 5xx, timeouts) before any of the answer arrived. */
+    maxRetries: number;
+    /** Projects whose search index stays in memory (least recently asked leave first). */
+    indexedProjects: number;
+  };
 }
 
 export const defaultServerConfig = (): ServerConfig => ({
@@ -49,5 +70,16 @@ export const defaultServerConfig = (): ServerConfig => ({
     compactAfterBytes: 4 * 1024 * 1024,
     materializeDebounceMs: 150,
     materializeMaxDelayMs: 800,
+  },
+  ai: {
+    baseUrl: null,
+    apiKey: null,
+    model: null,
+    contextTokens: 6000,
+    historyTokens: 1500,
+    timeoutMs: 60_000,
+    streamIdleMs: 60_000,
+    maxRetries: 2,
+    indexedProjects: 16,
   },
 });

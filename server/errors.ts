@@ -51,5 +51,22 @@ export const errors = {
   hashMismatch: (expected: string, actual: string) =>
     createError('CS_ERR_HASH_MISMATCH', `The body's sha256 is ${actual}, not ${expected}: the upload was corrupted or sent to the wrong address`, 400),
   aiSessionNotFound: () => createError('CS_ERR_AI_SESSION_NOT_FOUND', 'AI chat session not found in this project', 404),
+  aiNotConfigured: () =>
+    createError(
+      'CS_ERR_AI_NOT_CONFIGURED',
+      'AI answers are not configured on this server: start it with OPENAI_API_KEY and CODESHARE_AI_MODEL set (and OPENAI_BASE_URL for a provider other than OpenAI)',
+      503,
+    ),
+  aiProviderAuth: (status: number) =>
+    createError('CS_ERR_AI_PROVIDER_AUTH', `The AI provider refused the server's API key (${status}): check OPENAI_API_KEY on the server`, 502),
+  aiModelNotFound: (model: string) =>
+    createError('CS_ERR_AI_MODEL_NOT_FOUND', `The AI provider does not offer the model ${model}: check CODESHARE_AI_MODEL on the server`, 502),
+  aiRateLimited: (attempts: number) =>
+    createError('CS_ERR_AI_RATE_LIMITED', `The AI provider is rate limiting this server (429, ${attempts} attempts): try again in a minute`, 503),
+  aiProviderFailed: (detail: string) => createError('CS_ERR_AI_PROVIDER_FAILED', `The AI provider failed: ${detail}`, 502),
+  aiProviderUnreachable: (detail: string) =>
+    createError('CS_ERR_AI_PROVIDER_UNREACHABLE', `Cannot reach the AI provider: ${detail}; check OPENAI_BASE_URL on the server`, 502),
+  aiTimeout: (detail: string) => createError('CS_ERR_AI_TIMEOUT', `The AI provider ${detail}`, 504),
+  aiInterrupted: (detail: string) => createError('CS_ERR_AI_INTERRUPTED', `The answer broke off: ${detail}`, 502),
   gitNotFound: () => createError('CS_ERR_GIT_NOT_FOUND', 'No git repository is recorded for this project yet', 404),
 };

@@ -23,6 +23,11 @@ export async function runServer(options: ServerCommandOptions): Promise<void> {
   config.openAuth = openAuth;
   config.github.clientId = process.env.GITHUB_CLIENT_ID || null;
   config.github.apiUrl = process.env.GITHUB_API_URL || config.github.apiUrl;
+  config.ai.baseUrl = process.env.OPENAI_BASE_URL || null;
+  config.ai.apiKey = process.env.OPENAI_API_KEY || null;
+  config.ai.model = process.env.CODESHARE_AI_MODEL || null;
+  const contextTokens = Number(process.env.CODESHARE_AI_CONTEXT_TOKENS);
+  if (Number.isInteger(contextTokens) && contextTokens >= 500) config.ai.contextTokens = contextTokens;
   if (openAuth && !loopback) {
     process.stderr.write(
       `codeshare: warning: open sign-in on ${options.host}: anyone who can reach this address can sign in under any name\n`,
@@ -30,6 +35,9 @@ export async function runServer(options: ServerCommandOptions): Promise<void> {
   }
   if (!openAuth && !config.github.clientId) {
     process.stderr.write('codeshare: warning: open sign-in is off and GITHUB_CLIENT_ID is not set: only existing API tokens work\n');
+  }
+  if (!config.ai.model || !(config.ai.apiKey || config.ai.baseUrl)) {
+    process.stderr.write('codeshare: note: `codeshare ask` is off: set OPENAI_API_KEY and CODESHARE_AI_MODEL (and OPENAI_BASE_URL for a provider other than OpenAI)\n');
   }
   const running = await startServer({
     host: options.host,

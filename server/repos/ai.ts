@@ -151,3 +151,38 @@ export async function addAiMessage(db: Kysely<Database>, message: NewAiMessage):
     return row;
   });
 }
+
+/** How an answer that was stored as streaming ended. */
+export async function finishAiMessage(
+  db: Kysely<Database>,
+  id: number,
+  outcome: { content: string; status: Exclude<MessageStatus, 'streaming'>; promptTokens?: number | null; completionTokens?: number | null },
+): Promise<void> {
+  await db
+    .updateTable('ai_messages')
+    .set({
+      content: outcome.content,
+      status: outcome.status,
+      prompt_tokens: outcome.promptTokens ?? null,
+      completion_tokens: outcome.completionTokens ?? null,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The newest complete messages of a session, oldest first: the conversation so far. */
+export async function recentAiMessages(
+  db: Kysely<Database>,
+  sessionId: string,
+  limit: number,
+): Promise<Pick<AiMessage, 'id' | 'role' | 'content'>[]> {
+  const rows = await db
+    .selectFrom('ai_messages')
+    .select(['id', 'role', 'content'])
+    .where('session_id', '=', sessionId)
+    .where('status', '=', 'complete')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.reverse();
+}
