@@ -83,6 +83,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
         return;
       default: {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.flushHeaders();
         for (const piece of behaviour.pieces) {
           res.write(chunk(piece));
           await pause(behaviour.kind === 'answer' ? (behaviour.delayMs ?? 5) : 5);
