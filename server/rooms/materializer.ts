@@ -18,7 +18,6 @@ interface PendingProject {
   /** Files whose content changed, with who changed them last. */
   dirtyFiles: Map<string, string | null>;
   indexChangedBy: string | null;
-  running: Promise<void> | null;
 }
 
 export interface MaterializerTiming {
@@ -41,6 +40,13 @@ interface ActivityRow {
 
 export class FileMaterializer {
   private readonly projects = new Map<string, PendingProject>();
+  /**
+   * The run in progress per project. Kept apart from `projects`: a run takes its
+   * PendingProject out of that map, so changes arriving meanwhile gather in a fresh one,
+   * and that one must wait for this run (two runs at once would both see a new file as
+   * missing from project_files and record it as created twice).
+   */
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -54,7 +60,7 @@ export class FileMaterializer {
   private markChanged(room: Room, userId: string | null): void {
     let pending = this.projects.get(room.projectId);
     if (!pending) {
-      pending = { timer: null, firstChangeAt: Date.now(), dirtyFiles: new Map(), indexChangedBy: null, running: null };
+      pending = { timer: null, firstChangeAt: Date.now(), dirtyFiles: new Map(), indexChangedBy: null };
       this.projects.set(room.projectId, pending);
     }
     const fileId = fileIdOfDoc(room.docName);
@@ -66,21 +72,25 @@ export class FileMaterializer {
   }
 
   private run(projectId: string): Promise<void> {
+    const current = this.running.get(projectId);
+    if (current) return current.then(() => this.run(projectId));
     const pending = this.projects.get(projectId);
     if (!pending) return Promise.resolve();
-    if (pending.running) return pending.running.then(() => this.run(projectId));
     if (pending.timer) clearTimeout(pending.timer);
     this.projects.delete(projectId);
-    pending.running = this.materialize(projectId, pending).catch((err: unknown) => {
-      this.log.error({ err, projectId }, 'materialising files failed');
-    });
-    // Changes arriving meanwhile gather in a fresh PendingProject and run after this one.
-    return pending.running;
+    const running = this.materialize(projectId, pending)
+      .catch((err: unknown) => {
+        this.log.error({ err, projectId }, 'materialising files failed');
+      })
+      .finally(() => this.running.delete(projectId));
+    this.running.set(projectId, running);
+    return running;
   }
 
-  /** Writes every pending change now (tests, shutdown). */
+  /** Writes every pending change now, after any run in progress (tests, shutdown). */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.projects.keys()].map((projectId) => this.run(projectId)));
+    const projectIds = new Set([...this.projects.keys(), ...this.running.keys()]);
+    await Promise.all([...projectIds].map((projectId) => this.run(projectId)));
   }
 
   /** Stored content of some files, for line counts. */
