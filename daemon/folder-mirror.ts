@@ -114,6 +114,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private stopped = false;
   /** Following docs on the server: set by goLive (and by join, which needs the index first). */
   private live = false;
+  /**
+   * Writing remote changes to the disk: set by goLive. Join follows docs before this, and
+   * writes them itself, backing up what differs: a remote update written meanwhile would
+   * overwrite a local file before join saved it.
+   */
+  private mirroring = false;
   private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -258,6 +264,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Connects, follows every doc, watches the disk, reconciles what changed meanwhile. */
   private async goLive(): Promise<void> {
     this.live = true;
+    this.mirroring = true;
     this.connection.follow(INDEX_DOC, this.index);
     for (const [id, doc] of this.fileDocs) this.connection.follow(fileDocName(id), doc);
     if (this.connection.state === 'offline') this.connection.start();
@@ -366,6 +373,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       .then(async () => {
         if (this.stopped) return;
         await this.git.settled();
+        this.pauseIfOffBranch();
         if (this.pausedReason) {
           this.touchedWhilePaused.add(path);
           return;
@@ -572,7 +580,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private registerFileDoc(id: string, doc: Y.Doc): Y.Doc {
     this.fileDocs.set(id, doc);
     doc.on('update', (_update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE_ORIGIN) return;
+      if (origin !== REMOTE_ORIGIN || !this.mirroring) return;
       const path = this.pathOfFileId(id);
       if (path) this.enqueue(path, () => this.writePath(path));
     });
@@ -744,15 +752,33 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await Promise.all(work);
   }
 
-  private async checkBranch(): Promise<void> {
+  private offBranch(): boolean {
     const tracked = (projectMap(this.index).get('branch') as string | undefined) ?? null;
     const branch = this.git.branch;
-    const mismatch = tracked !== null && branch !== null && branch !== tracked;
-    if (mismatch && !this.pausedReason) {
-      this.pausedReason = `on branch ${branch}; the project tracks ${tracked}`;
-      this.log.warn({ branch, tracked }, 'paused: branch differs from the tracked one');
-      this.emitStatus();
-    } else if (!mismatch && this.pausedReason) {
+    return tracked !== null && branch !== null && branch !== tracked;
+  }
+
+  /**
+   * Pauses at once when the branch read last differs from the tracked one. Work on a path
+   * calls this after git settled, so a checkout's file events never run before the pause
+   * that checkout causes; resuming (which reconciles) is left to checkBranch.
+   */
+  private pauseIfOffBranch(): void {
+    if (this.pausedReason || !this.offBranch()) return;
+    const tracked = projectMap(this.index).get('branch') as string;
+    const branch = this.git.branch;
+    this.pausedReason = `on branch ${branch}; the project tracks ${tracked}`;
+    this.log.warn({ branch, tracked }, 'paused: branch differs from the tracked one');
+    this.emitStatus();
+  }
+
+  private async checkBranch(): Promise<void> {
+    const branch = this.git.branch;
+    const tracked = (projectMap(this.index).get('branch') as string | undefined) ?? null;
+    const mismatch = this.offBranch();
+    if (mismatch) {
+      this.pauseIfOffBranch();
+    } else if (this.pausedReason) {
       this.pausedReason = null;
       this.log.info({ branch }, 'resumed: back on the tracked branch');
       this.touchedWhilePaused.clear();

@@ -4,13 +4,17 @@
 // its lock, and the branch is read again before they proceed.
 import { EventEmitter } from 'node:events';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { ProjectApi } from './project-api.js';
 
 const LOCK_WAIT_MAX_MS = 60_000;
+/** Git moves HEAD right after writing the index; file events wait this long after an index write. */
+const INDEX_SETTLE_MS = 300;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class GitWatch extends EventEmitter<{ change: [] }> {
   branch: string | null = null;
@@ -58,14 +62,31 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
     }
   }
 
-  /** Resolves when no git command holds the index lock (or after a minute, to never hang). */
+  /**
+   * Resolves when no git command is rewriting the tree (or after a minute, to never hang), with
+   * `branch` read again from HEAD. A checkout rewrites the files under index.lock, but moves
+   * HEAD only after it released the lock: a file event that waited for the lock alone would
+   * still see the old branch and sync the new branch's files. So a freshly written index also
+   * waits a moment, and HEAD is read directly every time (a file read, not a git process).
+   */
   async settled(): Promise<void> {
     if (!this.gitDir) return;
     const lock = join(this.gitDir, 'index.lock');
-    if (!existsSync(lock)) return;
     const deadline = Date.now() + LOCK_WAIT_MAX_MS;
-    while (existsSync(lock) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-    await this.read();
+    while (existsSync(lock) && Date.now() < deadline) await sleep(25);
+    const index = await stat(join(this.gitDir, 'index')).catch(() => null);
+    const sinceIndexWrite = index ? Date.now() - index.mtimeMs : Infinity;
+    if (sinceIndexWrite >= 0 && sinceIndexWrite < INDEX_SETTLE_MS) await sleep(INDEX_SETTLE_MS - sinceIndexWrite);
+    await this.readHead();
+  }
+
+  /** The branch from .git/HEAD itself; falls back to git when HEAD is not a plain file. */
+  private async readHead(): Promise<void> {
+    const head = await readFile(join(this.gitDir!, 'HEAD'), 'utf8').catch(() => null);
+    const ref = head === null ? null : /^ref: refs\/heads\/(.+)$/.exec(head.trim());
+    if (ref) this.branch = ref[1]!;
+    else if (head !== null && /^[0-9a-f]{40,64}$/.test(head.trim())) this.branch = `(detached ${head.trim().slice(0, 7)})`;
+    else await this.read();
   }
 
   /** Records the tracked branch's new commits (the last 50 the first time) on the server. */
