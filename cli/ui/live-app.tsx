@@ -1,8 +1,11 @@
 // The interactive live view of `share` and `join`: the daemon's events through the reducer
-// into the view; q detaches (the daemon keeps syncing), l leaves the folder.
+// into the view; q detaches (the daemon keeps syncing), l leaves the folder, a opens the chat
+// about the project (Esc comes back).
 import { render, useApp, useInput } from 'ink';
-import { useEffect, useReducer } from 'react';
+import { useEffect, useReducer, useState } from 'react';
 import type { FolderEvent } from '../../daemon/folder-mirror.js';
+import { connectFolderChat } from '../commands/chat.js';
+import { ChatApp } from './chat-app.js';
 import { LiveView } from './components/live-view.js';
 import { useFolderStatus } from './hooks/use-folder-status.js';
 import { initialLiveState, liveReducer, type LiveAction } from './state/live-reducer.js';
@@ -19,6 +22,7 @@ function LiveApp({ root, me, start, leave }: LiveAppProps) {
   const { exit } = useApp();
   const [state, dispatch] = useReducer(liveReducer, root, initialLiveState);
   const ready = state.project !== null;
+  const [chatOpen, setChatOpen] = useState(false);
   useFolderStatus(state.root, ready, me, dispatch);
 
   useEffect(() => {
@@ -32,6 +36,7 @@ function LiveApp({ root, me, start, leave }: LiveAppProps) {
   }, []);
 
   useInput((input) => {
+    if (input === 'a' && state.status) setChatOpen(true);
     if (input === 'q') exit();
     if (input === 'l') {
       leave().then(
@@ -39,8 +44,12 @@ function LiveApp({ root, me, start, leave }: LiveAppProps) {
         (err: unknown) => dispatch({ type: 'failed', message: (err as Error).message }),
       );
     }
-  });
+  }, { isActive: !chatOpen });
 
+  const folder = state.status;
+  if (chatOpen && folder) {
+    return <ChatApp project={folder.projectName} connect={() => connectFolderChat(folder)} onClose={() => setChatOpen(false)} />;
+  }
   return <LiveView state={state} />;
 }
 

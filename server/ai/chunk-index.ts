@@ -79,6 +79,12 @@ export function chunkRanges(content: string): LineRange[] {
   return ranges;
 }
 
+/** Lines of a text as an editor numbers them: a final newline ends the last line, it starts none. */
+export function lineCount(content: string): number {
+  const lines = content.split('\n').length;
+  return lines > 1 && content.endsWith('\n') ? lines - 1 : lines;
+}
+
 /** Lines startLine..endLine (1-based, inclusive) of a text. */
 export function sliceLines(content: string, range: LineRange): string {
   return content.split('\n').slice(range.startLine - 1, range.endLine).join('\n');

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { listFileActivity } from '../repos/activity.js';
 import { findGitRepository, listGitCommits } from '../repos/git.js';
-import { sliceLines, type ChunkHit, type LineRange, type ProjectChunkIndex } from './chunk-index.js';
+import { lineCount as countLines, sliceLines, type ChunkHit, type LineRange, type ProjectChunkIndex } from './chunk-index.js';
 
 export const CHARS_PER_TOKEN = 4;
 export const estimateTokens = (text: string) => Math.ceil(text.length / CHARS_PER_TOKEN);
@@ -196,7 +196,7 @@ async function currentFileSection(
     return { text: section('The asker\'s current file', `${path} (${file.kind}, no text to show)`), fileId: file.file_id, shown: [] };
   }
   const content = file.content;
-  const lineCount = content.split('\n').length;
+  const lineCount = countLines(content);
   if (content.length <= maxChars - path.length - 40) {
     const range = { startLine: 1, endLine: lineCount };
     return { text: section('The asker\'s current file', `${excerptTitle(path, range)}\n${content}`), fileId: file.file_id, shown: [range] };

@@ -75,7 +75,7 @@ export function LiveView({ state }: { state: LiveState }) {
           ! {message}
         </Text>
       ))}
-      <Text dimColor>q detach (keeps syncing) · l leave this folder</Text>
+      <Text dimColor>q detach (keeps syncing) · l leave this folder · a ask about the project</Text>
     </Box>
   );
 }
