@@ -4,6 +4,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: 1 | 2 = 1,
+    /** The server's error code when the server refused the request, for callers that branch on it. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'CliError';
@@ -11,3 +13,6 @@ export class CliError extends Error {
 }
 
 export const usageError = (message: string) => new CliError(message, 2);
+
+/** Whether `err` is the server refusing with this code (CS_ERR_...). */
+export const isServerError = (err: unknown, code: string): err is CliError => err instanceof CliError && err.code === code;

@@ -6,6 +6,12 @@ import { CliError } from './errors.js';
 
 const debug = process.argv.includes('--debug');
 
+// `codeshare ... | head` closes stdout early: that is the reader being done, not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 async function main(): Promise<void> {
   const program = buildProgram();
   try {

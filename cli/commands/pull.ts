@@ -1,0 +1,404 @@
+// `codeshare pull <project> [dir]`: the project's current files into a folder, in one shot,
+// without a daemon (CI). Reads the materialised tree over REST, downloads what differs with a
+// bounded number of requests in flight, and writes each file atomically. Paths from the server
+// go through the daemon's safe-path gate: nothing lands outside the folder or in .git/.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, opendir, readlink, realpath, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MAX_TEXT_BYTES } from '../../common/index-entry.js';
+import { createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../../daemon/atomic-write.js';
+import { IgnoreRules } from '../../daemon/ignore-rules.js';
+import { assertSafeIndexPath, isGitSegment, resolveInside, UnsafePathError } from '../../daemon/safe-path.js';
+import { projectPath, type ApiClient } from '../api-client.js';
+import { CliError, isServerError, usageError } from '../errors.js';
+import { formatBytes, formatDuration, plural } from '../output.js';
+import { readPullManifest, writePullManifest, type PullManifest } from '../pull-manifest.js';
+import { openProject } from '../server-session.js';
+
+/** One row of GET /api/projects/:id/files. */
+export interface RemoteFile {
+  path: string;
+  fileId: string;
+  kind: 'text' | 'binary' | 'symlink';
+  mode: number;
+  size: number;
+  sha256: string | null;
+  target: string | null;
+}
+
+export interface PullOptions {
+  project: string;
+  dir?: string;
+  /** Remove every local file the project does not have (except .git/ and ignored files). */
+  delete?: boolean;
+  /** Downloads in flight at once. */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PullFailure {
+  path: string;
+  reason: string;
+}
+
+export interface PullResult {
+  project: string;
+  projectId: string;
+  server: string;
+  /** Absolute path of the folder. */
+  dir: string;
+  /** This pull created the folder. */
+  createdFolder: boolean;
+  /** Entries in the project. */
+  files: number;
+  written: number;
+  unchanged: number;
+  removed: number;
+  /** Bytes written to disk. */
+  bytes: number;
+  durationMs: number;
+  removedPaths: string[];
+  /** Entries that could not be pulled; the command exits 1 when there are any. */
+  failed: PullFailure[];
+}
+
+export const DEFAULT_PULL_CONCURRENCY = 16;
+
+/** Server refusals that concern one file (gone since the listing, not readable as text...), not the pull. */
+const PER_FILE_CODES = new Set(['CS_ERR_FILE_NOT_FOUND', 'CS_ERR_NOT_TEXT', 'CS_ERR_BLOB_NOT_FOUND']);
+/** Local obstacles a removal may clear: a folder where a file goes, a file or symlink where a folder goes. */
+const BLOCKING_ERRNO = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'ENOTEMPTY']);
+
+type Outcome = { state: 'written'; bytes: number; sha256: string } | { state: 'unchanged'; sha256: string };
+
+class PerFileError extends Error {}
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+const sha256Of = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+
+async function sha256OfFile(absPath: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(absPath)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Only the two modes the index knows: a peer must not be able to plant odd permission bits. */
+const fileModeOf = (entry: RemoteFile) => (entry.mode & 0o111 ? 0o755 : 0o644);
+
+/** Runs `work` over the items, at most `limit` at once; the first thrown error stops new work and is rethrown. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
+}
+
+async function downloadContent(api: ApiClient, projectId: string, entry: RemoteFile): Promise<Buffer> {
+  const blob = async () => {
+    if (!entry.sha256) throw new PerFileError('the server has no content hash for it');
+    const bytes = await api.bytes(projectPath(projectId, `/blobs/${entry.sha256}`));
+    // Blobs are addressed by their hash: anything else is a broken download, never written.
+    if (sha256Of(bytes) !== entry.sha256) throw new PerFileError('the downloaded blob does not match its sha256');
+    return bytes;
+  };
+  if (entry.kind === 'binary' || (entry.size > MAX_TEXT_BYTES && entry.sha256)) return blob();
+  try {
+    return await api.bytes(projectPath(projectId, '/files/content'), { path: entry.path });
+  } catch (err) {
+    // Text too large for a document travels as a blob; the listing does not say which.
+    if (isServerError(err, 'CS_ERR_NOT_TEXT') && entry.sha256) return blob();
+    throw err;
+  }
+}
+
+async function pullFile(root: string, api: ApiClient, projectId: string, entry: RemoteFile): Promise<Outcome> {
+  const absPath = await resolveInside(root, entry.path);
+  const mode = fileModeOf(entry);
+  const local = await lstat(absPath).catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  });
+  const localFile = local?.isFile() ? local : undefined;
+  // Same bytes already there: at most the mode needs fixing, nothing is downloaded.
+  const keep = async (sha256: string): Promise<Outcome> => {
+    if (((localFile?.mode ?? 0) & 0o777) !== mode) {
+      await chmod(absPath, mode);
+      return { state: 'written', bytes: 0, sha256 };
+    }
+    return { state: 'unchanged', sha256 };
+  };
+  let localHash: string | undefined;
+  if (localFile && entry.sha256 && localFile.size === entry.size) {
+    localHash = await sha256OfFile(absPath);
+    if (localHash === entry.sha256) return keep(localHash);
+  }
+  const bytes = await downloadContent(api, projectId, entry);
+  const sha256 = sha256Of(bytes);
+  if (localFile && localFile.size === bytes.byteLength && (localHash ?? (await sha256OfFile(absPath))) === sha256) return keep(sha256);
+  await writeFileAtomic(root, entry.path, bytes, { mode });
+  return { state: 'written', bytes: bytes.byteLength, sha256 };
+}
+
+async function pullSymlink(root: string, entry: RemoteFile): Promise<Outcome> {
+  const target = entry.target;
+  if (!target) throw new PerFileError('the server has no target for this symlink');
+  const absPath = await resolveInside(root, entry.path);
+  const current = await readlink(absPath).catch(() => undefined);
+  if (current === target) return { state: 'unchanged', sha256: sha256Of(target) };
+  await createSymlinkSafe(root, entry.path, target);
+  return { state: 'written', bytes: 0, sha256: sha256Of(target) };
+}
+
+/** What stops one entry, as words; undefined for errors that must stop the whole pull. */
+function perFileReason(err: unknown): string | undefined {
+  if (err instanceof UnsafePathError) {
+    if (err.reason === 'symlink-ancestor') {
+      return `a local symlink stands where the project has a folder (${err.message}): codeshare never writes through one; remove it, or pull with --delete`;
+    }
+    return err.message;
+  }
+  if (err instanceof PerFileError) return err.message;
+  if (err instanceof CliError && err.code && PER_FILE_CODES.has(err.code)) return err.message;
+  switch (errnoCode(err)) {
+    case 'EISDIR':
+    case 'ENOTEMPTY':
+    case 'EEXIST':
+      return 'a local folder stands where the project has a file: remove it, or pull with --delete';
+    case 'ENOTDIR':
+      return 'a local file stands where the project has a folder: remove it, or pull with --delete';
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${(err as Error).message})`;
+    default:
+      return undefined;
+  }
+}
+
+/** Whether removing stale local entries might clear the way for this failed write. */
+function isBlocked(err: unknown): boolean {
+  if (err instanceof UnsafePathError) return err.reason === 'symlink-ancestor';
+  const code = errnoCode(err);
+  return code !== undefined && BLOCKING_ERRNO.has(code);
+}
+
+/**
+ * Every file and symlink in the folder, as POSIX paths, except .git and what the folder's
+ * ignore rules (.gitignore, .codeshareignore, codeshare's defaults) leave out: `--delete` is
+ * like `git clean`, not `git clean -x`, so build output and node_modules stay.
+ */
+async function listLocalFiles(root: string): Promise<string[]> {
+  const rules = await IgnoreRules.load(root);
+  const found: string[] = [];
+  const walk = async (folder: string, rel: string): Promise<void> => {
+    const handle = await opendir(folder);
+    for await (const entry of handle) {
+      if (isGitSegment(entry.name)) continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!rules.ignores(path, true)) await walk(join(folder, entry.name), path);
+      } else if (!rules.ignores(path, false)) {
+        found.push(path);
+      }
+    }
+  };
+  await walk(root, '');
+  return found;
+}
+
+/** The local entry still is what pull left there (a file's bytes or a symlink's target). */
+async function stillAsPulled(absPath: string, sha256: string): Promise<boolean> {
+  try {
+    const stats = await lstat(absPath);
+    if (stats.isSymbolicLink()) return sha256Of(await readlink(absPath)) === sha256;
+    return stats.isFile() && (await sha256OfFile(absPath)) === sha256;
+  } catch {
+    return false;
+  }
+}
+
+async function staleLocalPaths(
+  root: string,
+  projectPaths: ReadonlySet<string>,
+  deleteAll: boolean,
+  previous: PullManifest | null,
+): Promise<string[]> {
+  if (deleteAll) return (await listLocalFiles(root)).filter((path) => !projectPaths.has(path));
+  if (!previous?.createdByPull) return [];
+  const stale: string[] = [];
+  for (const [path, sha256] of Object.entries(previous.files)) {
+    if (projectPaths.has(path)) continue;
+    try {
+      assertSafeIndexPath(path);
+    } catch {
+      continue;
+    }
+    // A file someone changed since the last pull is theirs now: it stays.
+    if (await stillAsPulled(join(root, ...path.split('/')), sha256)) stale.push(path);
+  }
+  return stale;
+}
+
+/** Creates the folder if needed; says whether it did. */
+async function prepareFolder(dir: string): Promise<boolean> {
+  try {
+    const stats = await stat(dir);
+    if (!stats.isDirectory()) throw new CliError(`${dir} exists and is not a folder: pass another folder to pull into`);
+    return false;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  await mkdir(dir, { recursive: true });
+  return true;
+}
+
+export async function pull(options: PullOptions): Promise<PullResult> {
+  const started = performance.now();
+  const { session, project } = await openProject(options.project);
+  if (options.dir === undefined && (project.name === '.' || project.name === '..')) {
+    throw usageError(`the project is named ${JSON.stringify(project.name)}: pass the folder to pull into`);
+  }
+  const dir = resolve(options.dir ?? project.name);
+  const entries = await session.api.all<RemoteFile>(projectPath(project.id, '/files'));
+
+  const createdFolder = await prepareFolder(dir);
+  const root = await realpath(dir);
+  const previous = await readPullManifest(root);
+  const samePrevious = previous && previous.server === session.server && previous.projectId === project.id ? previous : null;
+
+  const failed: PullFailure[] = [];
+  const pulled = new Map<string, string>();
+  let written = 0;
+  let unchanged = 0;
+  let bytes = 0;
+  let done = 0;
+  const progress = () => options.onProgress?.(++done, entries.length);
+
+  const safeEntries: RemoteFile[] = [];
+  for (const entry of entries) {
+    try {
+      assertSafeIndexPath(entry.path);
+      safeEntries.push(entry);
+    } catch (err) {
+      failed.push({ path: entry.path, reason: err instanceof Error ? err.message : String(err) });
+      progress();
+    }
+  }
+
+  const blocked: RemoteFile[] = [];
+  const apply = async (entry: RemoteFile, retrying: boolean) => {
+    try {
+      const outcome = entry.kind === 'symlink' ? await pullSymlink(root, entry) : await pullFile(root, session.api, project.id, entry);
+      pulled.set(entry.path, outcome.sha256);
+      if (outcome.state === 'written') {
+        written++;
+        bytes += outcome.bytes;
+      } else {
+        unchanged++;
+      }
+    } catch (err) {
+      if (!retrying && isBlocked(err)) {
+        blocked.push(entry);
+        return;
+      }
+      const reason = perFileReason(err);
+      if (reason === undefined) throw err;
+      failed.push({ path: entry.path, reason });
+    }
+    progress();
+  };
+
+  // Files first, then symlinks: a link's target is checked against what exists on disk.
+  const concurrency = options.concurrency ?? DEFAULT_PULL_CONCURRENCY;
+  await forEachLimited(
+    safeEntries.filter((e) => e.kind !== 'symlink'),
+    concurrency,
+    (entry) => apply(entry, false),
+  );
+  await forEachLimited(
+    safeEntries.filter((e) => e.kind === 'symlink'),
+    concurrency,
+    (entry) => apply(entry, false),
+  );
+
+  // Removal comes after the writes, so the ignore rules it reads are the project's current ones.
+  const projectPaths = new Set(entries.map((e) => e.path));
+  const removedPaths: string[] = [];
+  for (const path of await staleLocalPaths(root, projectPaths, options.delete === true, samePrevious)) {
+    try {
+      if (await removeFileSafe(root, path)) removedPaths.push(path);
+    } catch (err) {
+      failed.push({ path, reason: `could not remove it: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+  // A write a stale folder or file stood in the way of gets one more try now that it is gone.
+  for (const entry of blocked.splice(0)) await apply(entry, true);
+
+  const manifest: PullManifest = {
+    version: 1,
+    folder: root,
+    server: session.server,
+    projectId: project.id,
+    createdByPull: createdFolder || (samePrevious?.createdByPull ?? false),
+    files: Object.fromEntries([...pulled].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
+  await writePullManifest(manifest).catch(() => {
+    // Only a later pull's clean-up depends on it; the files themselves are in place.
+  });
+
+  return {
+    project: project.fullName,
+    projectId: project.id,
+    server: session.server,
+    dir,
+    createdFolder,
+    files: entries.length,
+    written,
+    unchanged,
+    removed: removedPaths.length,
+    bytes,
+    durationMs: Math.round(performance.now() - started),
+    removedPaths: removedPaths.sort(),
+    failed: failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
+
+const SHOWN_PATHS = 20;
+
+export function formatPull(result: PullResult): string[] {
+  const lines = [
+    `Pulled ${result.project} into ${result.dir}${result.createdFolder ? ' (new folder)' : ''}`,
+    `  ${plural(result.written, 'file')} written, ${result.unchanged} unchanged, ${result.removed} removed, ` +
+      `${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}`,
+  ];
+  for (const path of result.removedPaths.slice(0, SHOWN_PATHS)) lines.push(`  removed ${path}`);
+  if (result.removedPaths.length > SHOWN_PATHS) lines.push(`  ... and ${result.removedPaths.length - SHOWN_PATHS} more removed`);
+  for (const failure of result.failed.slice(0, SHOWN_PATHS)) lines.push(`  failed ${failure.path}: ${failure.reason}`);
+  if (result.failed.length > SHOWN_PATHS) lines.push(`  ... and ${result.failed.length - SHOWN_PATHS} more failed`);
+  return lines;
+}
+
+/** The error a pull with failed entries ends with, after its summary is printed. */
+export function pullFailure(result: PullResult): CliError | undefined {
+  if (result.failed.length === 0) return undefined;
+  const first = result.failed[0] as PullFailure;
+  const more = result.failed.length > 1 ? `; ${result.failed.length - 1} more listed in the output` : '';
+  return new CliError(
+    `${result.failed.length} of ${plural(result.files, 'entry', 'entries')} of ${result.project} could not be pulled into ${basename(result.dir)} ` +
+      `(${first.path}: ${first.reason}${more}): the others are in place; clear what blocks these and pull again`,
+  );
+}
