@@ -55,15 +55,19 @@ export async function listProjectFiles(
   return { items: page.items.map(toProjectFileDto), nextCursor: page.nextCursor };
 }
 
-/** One file with its materialised content (null for binaries, symlinks and blob-backed text). */
+/**
+ * One file with its materialised content as UTF-8 bytes (null for binaries, symlinks and
+ * blob-backed text). Bytes, not a string: a driver decoding text with a default TextDecoder
+ * (PGlite does) drops a leading byte-order mark, and files must come back byte for byte.
+ */
 export async function findProjectFileByPath(
   db: Kysely<Database>,
   projectId: string,
   path: string,
-): Promise<Pick<ProjectFile, 'path' | 'kind' | 'size' | 'sha256' | 'target' | 'content'> | undefined> {
+): Promise<(Pick<ProjectFile, 'path' | 'kind' | 'size' | 'sha256' | 'target'> & { content: Uint8Array | null }) | undefined> {
   return db
     .selectFrom('project_files')
-    .select(['path', 'kind', 'size', 'sha256', 'target', 'content'])
+    .select(['path', 'kind', 'size', 'sha256', 'target', sql<Uint8Array | null>`convert_to(content, 'UTF8')`.as('content')])
     .where('project_id', '=', projectId)
     .where('path', '=', path)
     .executeTakeFirst();

@@ -51,7 +51,10 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const file = await findProjectFileByPath(app.db, project.id, path);
       if (!file) throw errors.fileNotFound(path);
       if (file.kind === 'symlink') throw errors.notText(path, `it is a symlink to ${file.target ?? '(unknown)'}`);
-      if (file.kind === 'text' && file.content !== null) return reply.type('text/plain; charset=utf-8').send(file.content);
+      if (file.kind === 'text' && file.content !== null) {
+        // Sent as bytes so the text arrives exactly as stored (a BOM included).
+        return reply.type('text/plain; charset=utf-8').send(Buffer.from(file.content) as unknown as string);
+      }
       // Binaries, and text too large to keep as a document, live in blobs by hash.
       if (file.sha256) {
         const what = file.kind === 'binary' ? 'it is binary' : 'it is stored as a blob';
