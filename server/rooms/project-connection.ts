@@ -101,6 +101,15 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
     });
   }
 
+  /**
+   * Text frames are not part of the protocol: refused like any undecodable frame, and the
+   * connection stops handling frames at once, so nothing the client sent after it applies.
+   */
+  onTextFrame(): void {
+    if (this.closed) return;
+    this.refuse(new FrameRefused('', 'text frames are not part of the protocol: send binary frames', CloseCode.Malformed));
+  }
+
   private async run(handle: () => void | Promise<void>): Promise<void> {
     if (this.closed) return;
     try {

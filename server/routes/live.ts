@@ -67,11 +67,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
       app.live.sockets.add(socket);
       socket.on('message', (data, isBinary) => {
-        if (!isBinary) {
-          socket.close(4400, 'Binary frames only');
-          return;
-        }
-        connection.onMessage(asBytes(data));
+        if (isBinary) connection.onMessage(asBytes(data));
+        else connection.onTextFrame();
       });
       socket.on('close', () => {
         app.live.sockets.delete(socket);
