@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../db/open.js';
-import { POSTGRES_TEMPLATE_DB, adminQuery, postgresUrl } from './storage.js';
+import { POSTGRES_TEMPLATE_DB, adminQuery, adminRows, postgresUrl } from './storage.js';
 
 async function migrationsHash(): Promise<string> {
   const dir = join(import.meta.dirname, '../../db/migrations');
@@ -22,7 +22,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export async function setup(project: TestProject): Promise<void> {
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Keyed by the migrations' content, so a stale template is never reused.
   const templateDir = join(tmpdir(), `codeshare-pglite-template-${await migrationsHash()}`);
   if (!(await exists(join(templateDir, 'PG_VERSION')))) {
@@ -32,14 +32,43 @@ export async function setup(project: TestProject): Promise<void> {
   }
   project.provide('pgliteTemplate', templateDir);
 
-  await adminQuery(`drop database if exists ${POSTGRES_TEMPLATE_DB} with (force)`);
-  await adminQuery(`create database ${POSTGRES_TEMPLATE_DB}`);
-  const opened = await openDatabase({ url: postgresUrl(POSTGRES_TEMPLATE_DB) });
+  // One template database per run: runs side by side (two terminals, several checkouts on one
+  // PostgreSQL) would otherwise drop each other's template mid-run. Templates of runs that
+  // died without their teardown are dropped here.
+  await dropTemplatesOfDeadRuns();
+  const template = `${POSTGRES_TEMPLATE_DB}_${process.pid}`;
+  await adminQuery(`drop database if exists ${template} with (force)`);
+  await adminQuery(`create database ${template}`);
+  const opened = await openDatabase({ url: postgresUrl(template) });
   await opened.db.destroy();
+  project.provide('postgresTemplate', template);
+  return async () => {
+    await adminQuery(`drop database if exists ${template} with (force)`);
+  };
+}
+
+async function dropTemplatesOfDeadRuns(): Promise<void> {
+  const rows = await adminRows<{ datname: string }>(`select datname from pg_database where datname like '${POSTGRES_TEMPLATE_DB}_%'`);
+  for (const { datname } of rows) {
+    const pid = Number(datname.slice(POSTGRES_TEMPLATE_DB.length + 1));
+    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    await adminQuery(`drop database if exists ${datname} with (force)`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteTemplate: string;
+    /** This run's migrated template database, cloned by every PostgreSQL test storage. */
+    postgresTemplate: string;
   }
 }

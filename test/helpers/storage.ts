@@ -13,6 +13,7 @@ import type { Database } from '../../db/schema.js';
 
 export const STORAGE_KINDS: StorageKind[] = ['pglite', 'postgres'];
 export const POSTGRES_ADMIN_URL = process.env.CODESHARE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Prefix of the per-run template databases (global-setup.ts). */
 export const POSTGRES_TEMPLATE_DB = 'codeshare_test_template';
 
 export function pgliteTemplateDir(): string {
@@ -26,10 +27,14 @@ export function postgresUrl(database: string): string {
 }
 
 export async function adminQuery(sql: string): Promise<void> {
+  await adminRows(sql);
+}
+
+export async function adminRows<T extends object>(sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query(sql)).rows as T[];
   } finally {
     await client.end();
   }
@@ -53,7 +58,7 @@ export async function createTestStorage(kind: StorageKind): Promise<TestStorage>
     return { kind, dataDir, dispose: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const database = `codeshare_t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create database ${database} template ${POSTGRES_TEMPLATE_DB}`);
+  await adminQuery(`create database ${database} template ${inject('postgresTemplate')}`);
   return {
     kind,
     dataDir,
