@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkRanges, CHUNK_LINES, lineCount, ProjectChunkIndex, unindexedReason } from '../server/ai/chunk-index.js';
 import { fitExcerpts, rankChunks, truncate } from '../server/ai/context.js';
-import { identifierParts, termsOf } from '../server/ai/terms.js';
+import { definedNames, identifierParts, singular, termsOf } from '../server/ai/terms.js';
 
 const lines = (count: number, make: (i: number) => string) => Array.from({ length: count }, (_, i) => make(i + 1)).join('\n');
 
@@ -14,6 +14,22 @@ describe('terms', () => {
     expect(identifierParts('MAX_RETRY_COUNT')).toEqual(['MAX', 'RETRY', 'COUNT']);
     expect(identifierParts('toV2Api')).toEqual(['to', 'V', '2', 'Api']);
     expect(termsOf('await retryWithBackoff(fetchUser)')).toEqual(['await', 'retrywithbackoff', 'retry', 'backoff', 'fetchuser', 'fetch', 'user']);
+  });
+
+  it('reads plurals as singulars, and finds the names code defines', () => {
+    expect(['invoices', 'retries', 'batches', 'status', 'class'].map(singular)).toEqual(['invoice', 'retry', 'batch', 'status', 'class']);
+    const code = [
+      'export async function retryWithBackoff() {}',
+      'export const DEFAULT_LIMIT = 5;',
+      'class FolderMirror {',
+      '  private async applyDiskEdit(path: string): Promise<void> {',
+      '    if (path) {',
+      '    const local = 1;',
+      '  }',
+      'def parse_manifest(data):',
+      'func (s *Server) HandleUpgrade(w http.ResponseWriter) {',
+    ].join('\n');
+    expect(definedNames(code).sort()).toEqual(['DEFAULT_LIMIT', 'FolderMirror', 'HandleUpgrade', 'applyDiskEdit', 'parse_manifest', 'retryWithBackoff']);
   });
 
   it('drops the function words of a question', () => {
@@ -56,6 +72,15 @@ describe('the chunk index', () => {
     expect(index.query('retry', { limit: 10 }).map((h) => h.path).sort()).toEqual(['src/net/retry-policy.ts', 'src/net/retry.ts']);
     expect(index.query('where is retryWithBackoff?', { limit: 10 })[0]!.path).toBe('src/net/retry.ts');
     expect(index.query('backoff', { limit: 10 }).map((h) => h.path)).toEqual(['src/net/retry.ts']);
+  });
+
+  it('ranks where a name is defined above the files that only call it', () => {
+    const index = new ProjectChunkIndex();
+    for (let i = 0; i < 6; i++) {
+      index.upsert(file(`caller${i}`, `src/callers/caller-${i}.ts`, `import { reconcileLedger } from '../ledger.js';\nawait reconcileLedger(ledger);\nawait reconcileLedger(other);\n`));
+    }
+    index.upsert(file('def', 'src/ledger.ts', 'export async function reconcileLedger(ledger: Ledger) {\n  return ledger.entries.length;\n}\n'));
+    expect(index.query('What does reconcileLedger do?', { limit: 3 })[0]!.path).toBe('src/ledger.ts');
   });
 
   it('returns the chunk that holds the match, with its line range', () => {

@@ -2,7 +2,7 @@
 // the parts of files that matter rather than whole files. BM25 (MiniSearch) ranks the chunks;
 // the index keeps only terms and line ranges, never the text, which stays in project_files.
 import MiniSearch, { type SearchResult } from 'minisearch';
-import { processTerm, tokenize } from './terms.js';
+import { compoundTerms, definedNames, identifierParts, processTerm, tokenize } from './terms.js';
 
 /** Lines per chunk, and how many of them the next chunk repeats so a function cut in two is whole in one. */
 export const CHUNK_LINES = 60;
@@ -41,6 +41,8 @@ interface ChunkDocument {
   startLine: number;
   endLine: number;
   text: string;
+  /** The names the chunk defines: where a name is defined outranks where it is only used. */
+  defines: string;
 }
 
 interface FileEntry {
@@ -100,17 +102,10 @@ export interface SearchOptions {
 
 export class ProjectChunkIndex {
   private readonly search = new MiniSearch<ChunkDocument>({
-    fields: ['path', 'text'],
+    fields: ['path', 'text', 'defines'],
     storeFields: ['fileId', 'path', 'startLine', 'endLine'],
     tokenize,
     processTerm,
-    searchOptions: {
-      // A file's name says a lot about what it holds.
-      boost: { path: 2.5 },
-      // "retries" finds retryCount; short terms would match half the index.
-      prefix: (term) => term.length >= 4,
-      combineWith: 'OR',
-    },
   });
   private readonly files = new Map<string, FileEntry>();
 
@@ -136,7 +131,8 @@ export class ProjectChunkIndex {
       const documents = chunkRanges(file.content).map((range): ChunkDocument => {
         const id = `${file.fileId}:${range.startLine}`;
         chunkIds.push(id);
-        return { id, fileId: file.fileId, path: file.path, ...range, text: lines.slice(range.startLine - 1, range.endLine).join('\n') };
+        const text = lines.slice(range.startLine - 1, range.endLine).join('\n');
+        return { id, fileId: file.fileId, path: file.path, ...range, text, defines: definedNames(text).join(' ') };
       });
       this.search.addAll(documents);
     }
@@ -155,7 +151,18 @@ export class ProjectChunkIndex {
   /** The chunks that best match the text, best first. */
   query(text: string, options: SearchOptions): ChunkHit[] {
     const { fileId, boostFileId } = options;
+    // An identifier the question names (retryWithBackoff) is matched whole, and weighs more than
+    // its words; its words are not widened to every name that starts with them.
+    const compounds = compoundTerms(text);
+    const parts = new Set<string>();
+    for (const token of tokenize(text)) if (identifierParts(token).length > 1) for (const term of processTerm(token) ?? []) parts.add(term);
     const results = this.search.search(text, {
+      // A file's name says a lot about what it holds; a definition more than a use.
+      boost: { path: 2, text: 1, defines: 3 },
+      boostTerm: (term) => (compounds.has(term) ? 3 : 1),
+      // "retry" finds retrying and retryable; short words would match half the index.
+      prefix: (term) => term.length >= 5 && !parts.has(term),
+      combineWith: 'OR',
       ...(fileId ? { filter: (result: SearchResult) => result.fileId === fileId } : {}),
       ...(boostFileId ? { boostDocument: (_id: unknown, _term: string, stored?: Record<string, unknown>) => (stored?.fileId === boostFileId ? 1.5 : 1) } : {}),
     });

@@ -11,8 +11,9 @@ import { lineCount as countLines, sliceLines, type ChunkHit, type LineRange, typ
 export const CHARS_PER_TOKEN = 4;
 export const estimateTokens = (text: string) => Math.ceil(text.length / CHARS_PER_TOKEN);
 
-/** Shares of the budget; the rest is for the ranked chunks. */
-const SHARES = { tree: 0.1, activity: 0.05, git: 0.05, currentFile: 0.3 };
+/** Most of the budget each section may take; the rest, and whatever they leave, is for the ranked chunks. */
+export const CONTEXT_SHARES = { tree: 0.1, activity: 0.05, git: 0.05, currentFile: 0.3 } as const;
+const SHARES = CONTEXT_SHARES;
 const CANDIDATE_CHUNKS = 40;
 const CHUNKS_PER_FILE = 3;
 const TREE_PATHS_READ = 5000;
