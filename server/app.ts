@@ -2,6 +2,7 @@
 // listens, tests use inject() or listen on port 0.
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
@@ -13,6 +14,7 @@ import type { ServerConfig } from './config.js';
 import { AppError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 import { liveRoutes } from './routes/live.js';
+import { projectPageRoutes } from './routes/project-page.js';
 import { LiveServer } from './rooms/live-server.js';
 import { CloseCode } from '../common/protocol.js';
 
@@ -34,9 +36,32 @@ export interface AppOptions {
 
 export type App = FastifyInstance;
 
-/** Tokens never reach a log line, whether in a header or a ?token= query. */
+/**
+ * Tokens never reach a log line, whether in a header or a ?token= query. Keys are compared
+ * as the query parser sees them (`+` as a space, percent-decoded), so `?%74oken=` is redacted
+ * too: the parser reads it as `token`, and the request authenticates with it.
+ */
 export function redactTokenInUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const pairs = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq === -1 ? pair : pair.slice(0, eq);
+      return queryKeyName(key).toLowerCase() === 'token' ? `${key}=[redacted]` : pair;
+    });
+  return `${url.slice(0, start + 1)}${pairs.join('&')}`;
+}
+
+function queryKeyName(key: string): string {
+  const spaced = key.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -75,6 +100,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
       .send({ error: { code: 'CS_ERR_ROUTE_NOT_FOUND', message: `No route ${request.method} ${redactTokenInUrl(request.url).split('?')[0]}` } });
   });
 
+  // Registered before auth: its onRequest hook marks upgrade requests so that its onResponse
+  // hook closes the socket of an upgrade refused over HTTP. Registered after auth (or inside
+  // the live routes), a 401 or a 404 answered to an upgrade left the raw socket open for as
+  // long as the client kept it, and app.close() (SIGTERM) waited for it forever.
+  // ws enforces a hard frame ceiling above ours, so an oversize frame still reaches the
+  // connection and gets a `denied` and a 4413 close instead of a bare 1009.
+  await app.register(websocket, { options: { maxPayload: options.config.limits.frameBytes * 2 + 1024 } });
   await app.register(authPlugin);
 
   app.get(
@@ -102,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   await app.register(registerRoutes, { prefix: '/api' });
   await app.register(liveRoutes);
+  await app.register(projectPageRoutes);
   return app;
 }
 

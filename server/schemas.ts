@@ -7,7 +7,8 @@ export const ErrorResponse = Type.Object({
 });
 
 export const Username = Type.String({ minLength: 1, maxLength: 39, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*$' });
-export const ProjectName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]+$' });
+// Not "." or "..": a project's name is the default folder it is joined or pulled into.
+export const ProjectName = Type.String({ minLength: 1, maxLength: 100, pattern: '^(?!\\.\\.?$)[A-Za-z0-9._-]+$' });
 export const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('editor'), Type.Literal('viewer')]);
 export const VisibilitySchema = Type.Union([Type.Literal('private'), Type.Literal('public')]);
 export const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });

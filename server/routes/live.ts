@@ -2,7 +2,6 @@
 // write of a text file, which goes through the same room as any Yjs update.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import websocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RawData, WebSocket } from 'ws';
@@ -40,9 +39,7 @@ const asBytes = (data: RawData): Uint8Array =>
 
 export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config;
-  // ws enforces a hard ceiling above ours, so an oversize frame still reaches the
-  // connection and gets a `denied` and a 4413 close instead of a bare 1009.
-  await app.register(websocket, { options: { maxPayload: limits.frameBytes * 2 + 1024 } });
+  // @fastify/websocket is registered in buildApp, before the auth hook (see there).
 
   // Access is decided before the upgrade: a refused client gets an HTTP error, not a socket.
   const checkAccess = async (request: FastifyRequest<{ Params: { id?: string; projectId?: string } }>) => {

@@ -1,6 +1,7 @@
 // One factory for a real server on a real port (127.0.0.1, port 0) over real storage.
 import { join } from 'node:path';
 import { openDatabase, type StorageKind } from '../../db/open.js';
+import type { FastifyServerOptions } from 'fastify';
 import { buildApp, type App } from '../../server/app.js';
 import { defaultServerConfig, type ServerConfig } from '../../server/config.js';
 import { createTestStorage } from './storage.js';
@@ -12,15 +13,21 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** A pino logger or its options (e.g. serverLoggerOptions(level, stream)); none by default. */
+  logger?: FastifyServerOptions['logger'];
+}
+
 export async function startTestServer(
   kind: StorageKind = 'pglite',
   configure: (config: ServerConfig) => void = () => {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
   const storage = await createTestStorage(kind);
   const opened = await openDatabase({ url: storage.databaseUrl, dataDir: join(storage.dataDir, 'pglite') });
   const config = defaultServerConfig();
   configure(config);
-  const app = await buildApp({ db: opened.db, storage: opened, config });
+  const app = await buildApp({ db: opened.db, storage: opened, config, logger: options.logger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no port');
