@@ -6,6 +6,7 @@ import { openDatabase } from '../db/open.js';
 import { buildApp, redactTokenInUrl, type App } from './app.js';
 import type { ServerConfig } from './config.js';
 import { closeAllOpenSessions } from './repos/sessions.js';
+import { interruptUnfinishedAnswers } from './repos/ai.js';
 
 export interface StartServerOptions {
   host: string;
@@ -48,6 +49,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     // A server that stopped without closing its sessions (a crash, SIGKILL) left them open.
     await closeAllOpenSessions(storage.db);
+    await interruptUnfinishedAnswers(storage.db);
     app = await buildApp({ db: storage.db, storage, config: options.config, logger: options.logger });
     app.addHook('onClose', async () => {
       await storage.db.destroy();

@@ -2,6 +2,7 @@
 // retries), timing out, or breaking off in the middle. Each gives the asker a message that says
 // what happened, and the stored answer says how it ended.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAiMessage, interruptUnfinishedAnswers } from '../server/repos/ai.js';
 import { answerText, ask, putTextFile } from './helpers/ask.js';
 import { eventually } from './helpers/eventually.js';
 import { startFakeOpenAi, type FakeOpenAi } from './helpers/fake-openai.js';
@@ -201,6 +202,19 @@ describe('a server stopping mid-answer', () => {
     expect(stored).toEqual([
       { role: 'user', content: 'Still there?', status: 'complete' },
       { role: 'assistant', content: answerText(result.events), status: 'interrupted' },
+    ]);
+  });
+
+  it('at start, answers a killed server left streaming read as interrupted (or failed when empty)', async () => {
+    const db = server.app.db;
+    const session = await db.selectFrom('ai_chat_sessions').select('id').executeTakeFirstOrThrow();
+    const partial = await addAiMessage(db, { sessionId: session.id, role: 'assistant', content: 'Half an', status: 'streaming' });
+    const empty = await addAiMessage(db, { sessionId: session.id, role: 'assistant', content: '', status: 'streaming' });
+    expect(await interruptUnfinishedAnswers(db)).toBe(2);
+    const rows = await db.selectFrom('ai_messages').select(['id', 'status']).where('id', 'in', [partial.id, empty.id]).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: partial.id, status: 'interrupted' },
+      { id: empty.id, status: 'failed' },
     ]);
   });
 });

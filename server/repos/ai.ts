@@ -186,3 +186,17 @@ export async function recentAiMessages(
     .execute();
   return rows.reverse();
 }
+
+/**
+ * At start: answers a stopped server was still streaming (a crash, SIGKILL) end as
+ * interrupted with what they had, so none reads as still being written.
+ */
+export async function interruptUnfinishedAnswers(db: Kysely<Database>): Promise<number> {
+  const rows = await db
+    .updateTable('ai_messages')
+    .set({ status: sql<MessageStatus>`case when content = '' then 'failed' else 'interrupted' end` })
+    .where('status', '=', 'streaming')
+    .returning('id')
+    .execute();
+  return rows.length;
+}
