@@ -9,7 +9,7 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/res
 import type { Stream } from 'openai/streaming';
 import type { AskEvent, AskMeta, AskUsage } from '../../common/ai-stream.js';
 import type { Database } from '../../db/schema.js';
-import { errors, type AppError } from '../errors.js';
+import { createError, errors, type AppError } from '../errors.js';
 import { addAiMessage, createAiSession, findAiSession, finishAiMessage, recentAiMessages } from '../repos/ai.js';
 import { isUuid } from '../repos/keyset.js';
 import { buildProjectContext, CHARS_PER_TOKEN } from './context.js';
@@ -276,8 +276,7 @@ export class Answer {
     }
     if (failure && (failure as { status?: unknown }).status !== undefined) {
       const coded = providerError(failure, this.settings);
-      coded.message += kept;
-      return coded;
+      return createError(coded.code, `${coded.message}${kept}`, coded.statusCode);
     }
     if (failure) return errors.aiInterrupted(`the connection to the AI provider dropped${kept}`);
     return errors.aiInterrupted(`the AI provider ended the stream before the answer was finished${kept}`);
