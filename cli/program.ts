@@ -312,5 +312,40 @@ export function buildProgram(): Command {
       emit(await demo({ keep: options.keep }), options.json, formatDemo);
     });
 
+  program
+    .command('ask')
+    .description("Ask a question about a project; the answer draws on its files, recent changes and git state")
+    .argument('<question>', 'the question (quote it)')
+    .option('--project <project>', 'owner/name, id or URL (default: the project synced in the current folder)')
+    .option('--session <id>', 'continue this chat session (its id is printed after each answer)')
+    .option('--file <path>', 'the file you are looking at, shown to the model (inside a synced folder: relative to where you are; else a path in the project)')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      examples(
+        'codeshare ask "where are retries handled?"',
+        'codeshare ask --project alice/app --file src/sync.ts "why is this debounced?"',
+        'codeshare ask --json --session 3f2a9c4e-0b1d-4e8a-9c7f-5d6e7f8a9b0c "and on the server?"',
+      ),
+    )
+    .action(async (question: string, options) => {
+      const { ask, formatAskNotes } = await import('./commands/ask.js');
+      const { note } = await import('./output.js');
+      const result = await ask(question, { ...options, write: (text) => process.stdout.write(text) });
+      if (options.json) emit(result, true, () => []);
+      else for (const line of formatAskNotes(result)) note(line);
+    });
+
+  program
+    .command('chat')
+    .description('Chat about a project in the terminal: its AI sessions, with a prompt')
+    .option('--project <project>', 'owner/name, id or URL (default: the project synced in the current folder)')
+    .option('--session <id>', 'reopen this chat session')
+    .addHelpText('after', examples('codeshare chat', 'codeshare chat --project alice/app --session 3f2a9c4e-0b1d-4e8a-9c7f-5d6e7f8a9b0c'))
+    .action(async (options) => {
+      const { chat } = await import('./commands/chat.js');
+      await chat(options);
+    });
+
   return program;
 }
