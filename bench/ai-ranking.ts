@@ -225,10 +225,9 @@ export async function runAiRanking(): Promise<string> {
     }
 
     const total = project.questions.length;
+    // The runner (bench/run.ts) adds the heading.
     return [
-      '## AI context ranking (`codeshare ask`)',
-      '',
-      `A generated project of ${FILES.toLocaleString('en')} TypeScript files (${totalLines.toLocaleString('en')} lines, ${index.chunkCount.toLocaleString('en')} chunks);`,
+      `How well \`codeshare ask\` finds the code a question is about. A generated project of ${FILES.toLocaleString('en')} TypeScript files (${totalLines.toLocaleString('en')} lines, ${index.chunkCount.toLocaleString('en')} chunks);`,
       `${total} questions, each naming a function defined in exactly one file and called from ${CALLERS_PER_KEY_SYMBOL} others.`,
       `A question counts as found when the defining file is among the excerpts the server would send (ranking and fitting`,
       `as in server/ai/context.ts, ${Math.round(budget).toLocaleString('en')} characters for excerpts of a ${defaultServerConfig().ai.contextTokens}-token context).`,
@@ -256,7 +255,7 @@ export async function runAiRanking(): Promise<string> {
   }
 }
 
-export default { name: 'AI context ranking', run: runAiRanking };
+export default { name: 'AI context ranking (codeshare ask)', run: runAiRanking };
 
 // Standalone: `node dist/bench/ai-ranking.js` prints the section.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
