@@ -46,12 +46,16 @@ export const CloseCode = {
   NotFound: { code: 4404, reason: 'Project not found' },
   FrameTooLarge: { code: 4413, reason: 'Frame too large' },
   TooManyDocs: { code: 4414, reason: 'Too many documents on one connection' },
+  AccessChanged: { code: 4409, reason: 'Access changed; reconnect' },
   RateLimited: { code: 4429, reason: 'Too many updates' },
   ShuttingDown: { code: 4503, reason: 'Server shutting down' },
 } as const;
 
-/** Close codes after which a client should not reconnect without a change (new token, smaller frame). */
-export const isFatalCloseCode = (code: number) => code >= 4400 && code < 4500 && code !== 4429;
+/**
+ * Close codes after which a client should not reconnect without a change (new token, smaller
+ * frame). A rate limit and a change of access are not: reconnecting is the way forward.
+ */
+export const isFatalCloseCode = (code: number) => code >= 4400 && code < 4500 && code !== 4429 && code !== 4409;
 
 function startFrame(docName: string, type: MessageType): encoding.Encoder {
   const encoder = encoding.createEncoder();

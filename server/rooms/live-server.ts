@@ -3,18 +3,25 @@ import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Database } from '../../db/schema.js';
 import type { ServerConfig } from '../config.js';
+import { CloseCode } from '../../common/protocol.js';
 import { DocStore } from './doc-store.js';
 import { InProcessFanout, type Fanout } from './fanout.js';
 import { FileMaterializer } from './materializer.js';
 import { ProjectHubs } from './project-hub.js';
 import { RoomRegistry } from './room-registry.js';
 
+export interface LiveAccess {
+  projectId: string;
+  userId: string;
+  tokenId: string;
+}
+
 export class LiveServer {
   readonly registry: RoomRegistry;
   readonly hubs: ProjectHubs;
   readonly materializer: FileMaterializer;
-  /** Open sockets, closed with 4503 at shutdown so clients reconnect elsewhere. */
-  readonly sockets = new Set<{ close(code: number, reason: string): void }>();
+  /** Open sockets and whose access they carry: closed at shutdown, or when that access changes. */
+  readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
 
   constructor(db: Kysely<Database>, config: ServerConfig, log: Logger, fanout: Fanout = new InProcessFanout()) {
     this.registry = new RoomRegistry(new DocStore(db), fanout, config.rooms, log.child({ part: 'rooms' }));
@@ -27,9 +34,27 @@ export class LiveServer {
     );
   }
 
+  /**
+   * Access was checked when a socket opened; when a member is removed or demoted, a token
+   * revoked, or a project deleted or made private, the sockets that carry the old access are
+   * closed with AccessChanged. Their clients reconnect and are checked afresh, so a removed
+   * editor cannot keep editing through a socket opened before.
+   */
+  dropAccess(match: Partial<LiveAccess>): number {
+    let dropped = 0;
+    for (const [socket, access] of this.sockets) {
+      if (match.projectId !== undefined && access.projectId !== match.projectId) continue;
+      if (match.userId !== undefined && access.userId !== match.userId) continue;
+      if (match.tokenId !== undefined && access.tokenId !== match.tokenId) continue;
+      socket.close(CloseCode.AccessChanged.code, CloseCode.AccessChanged.reason);
+      dropped++;
+    }
+    return dropped;
+  }
+
   /** SIGTERM: stop serving, store everything applied, write the materialised files. */
   async close(closeCode: { code: number; reason: string }): Promise<void> {
-    for (const socket of this.sockets) socket.close(closeCode.code, closeCode.reason);
+    for (const socket of this.sockets.keys()) socket.close(closeCode.code, closeCode.reason);
     await this.registry.flushAll();
     await this.materializer.flushAll();
     await this.registry.close();

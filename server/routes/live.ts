@@ -62,7 +62,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limits,
         log,
       });
-      app.live.sockets.add(socket);
+      app.live.sockets.set(socket, { projectId: access.project.id, userId: user.id, tokenId: authOf(request).token.id });
       socket.on('message', (data, isBinary) => {
         if (isBinary) connection.onMessage(asBytes(data));
         else connection.onTextFrame();
@@ -101,7 +101,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limits,
         log,
       });
-      app.live.sockets.add(socket);
+      app.live.sockets.set(socket, { projectId: access.project.id, userId: user.id, tokenId: authOf(request).token.id });
       socket.on('message', (data) => connection.onMessage(asBytes(data)));
       socket.on('close', () => {
         app.live.sockets.delete(socket);

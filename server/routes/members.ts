@@ -97,8 +97,10 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!target) throw errors.memberNotFound(username);
         if (target.role === role) return target;
         if (target.role === 'owner' && (await countOwners(trx, access.project.id)) <= 1) throw errors.lastOwner();
-        return setMemberRole(trx, access.project.id, target, role);
+        return { ...(await setMemberRole(trx, access.project.id, target, role)), projectId: access.project.id, changed: true };
       });
+      // Their open sockets carry the old role: they reconnect under the new one.
+      if ('changed' in member) app.live.dropAccess({ projectId: member.projectId, userId: member.user_id });
       return toMemberDto(member);
     },
   );
@@ -109,7 +111,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const auth = authOf(request);
       const { id, username } = request.params;
-      await app.db.transaction().execute(async (trx) => {
+      const removed = await app.db.transaction().execute(async (trx) => {
         const access = await lockedProjectAccess(trx, auth, id, 'read');
         const leaving = username.toLowerCase() === auth.user.username.toLowerCase();
         if (!leaving && !roleAtLeast(access.role, 'owner')) throw errors.roleRequired('owner');
@@ -117,7 +119,9 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!target) throw errors.memberNotFound(username);
         if (target.role === 'owner' && (await countOwners(trx, access.project.id)) <= 1) throw errors.lastOwner();
         await removeMember(trx, access.project.id, target.user_id);
+        return { projectId: access.project.id, userId: target.user_id };
       });
+      app.live.dropAccess(removed);
       return reply.status(204).send(null);
     },
   );

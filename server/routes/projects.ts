@@ -131,6 +131,8 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
           .where('id', '=', access.project.id)
           .returningAll()
           .executeTakeFirstOrThrow();
+        // Readers of a public project who are not members lose access when it turns private.
+        if (access.project.visibility === 'public' && project.visibility === 'private') app.live.dropAccess({ projectId: project.id });
         return toProjectDto(project, access.ownerUsername, access.role);
       } catch (err) {
         if (isUniqueViolation(err)) throw errors.conflict(`The owner already has a project named ${request.body.name}`);
@@ -145,6 +147,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const access = await projectAccess(app.db, authOf(request), request.params.id, 'owner');
       await app.db.deleteFrom('projects').where('id', '=', access.project.id).execute();
+      app.live.dropAccess({ projectId: access.project.id });
       return reply.status(204).send(null);
     },
   );

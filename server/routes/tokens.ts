@@ -101,6 +101,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (auth.token.project_id && auth.token.id !== request.params.id.toLowerCase()) throw errors.tokenScope();
       const revoked = await revokeToken(app.db, auth.user.id, request.params.id.toLowerCase());
       if (!revoked) throw errors.tokenNotFound();
+      app.live.dropAccess({ tokenId: request.params.id.toLowerCase() });
       return reply.status(204).send(null);
     },
   );
