@@ -100,6 +100,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
       .send({ error: { code: 'CS_ERR_ROUTE_NOT_FOUND', message: `No route ${request.method} ${redactTokenInUrl(request.url).split('?')[0]}` } });
   });
 
+  const live = new LiveServer(options.db, options.config, app.log);
+  app.decorate('live', live);
+  // Before the storage closes: every applied update is stored and files are materialised.
+  // Added before @fastify/websocket registers its own preClose, which would otherwise close
+  // every socket first with no code (1005) instead of 4503 ShuttingDown.
+  app.addHook('preClose', async () => {
+    await live.close(CloseCode.ShuttingDown);
+  });
+
   // Registered before auth: its onRequest hook marks upgrade requests so that its onResponse
   // hook closes the socket of an upgrade refused over HTTP. Registered after auth (or inside
   // the live routes), a 401 or a 404 answered to an upgrade left the raw socket open for as
@@ -124,13 +133,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
       }
     },
   );
-
-  const live = new LiveServer(options.db, options.config, app.log);
-  app.decorate('live', live);
-  // Before the storage closes: every applied update is stored and files are materialised.
-  app.addHook('preClose', async () => {
-    await live.close(CloseCode.ShuttingDown);
-  });
 
   await app.register(registerRoutes, { prefix: '/api' });
   await app.register(liveRoutes);
