@@ -22,6 +22,9 @@ import {
   messageSync,
 } from '../common/protocol.js';
 
+/** An unsaved doc the server has not answered for this long is asked again. */
+const PERSISTED_RECHECK_MS = 2000;
+
 /** Origin of changes that came from the server; everything else is sent to it. */
 export const REMOTE_ORIGIN = Symbol('remote');
 
@@ -33,6 +36,8 @@ interface FollowedDoc {
   synced: boolean;
   /** The doc's state vector when we last sent something; cleared by a covering `persisted`. */
   unsavedSince: Map<number, number> | null;
+  /** When we last sent this doc anything (an update, a sync step 1). */
+  lastSentAt: number;
   onUpdate: (update: Uint8Array, origin: unknown) => void;
 }
 
@@ -60,6 +65,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   private readonly docs = new Map<string, FollowedDoc>();
   private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private persistedCheck: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(private readonly options: ServerConnectionOptions) {
@@ -80,6 +86,30 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   start(): void {
     this.stopped = false;
     this.connect();
+    this.persistedCheck ??= setInterval(() => this.askAgainWhetherPersisted(), PERSISTED_RECHECK_MS);
+    this.persistedCheck.unref();
+  }
+
+  /**
+   * The server says `persisted` after a batch it stored from us, and on subscribe only when it
+   * has nothing unstored at that moment. A doc that is unsaved here for a reason the server
+   * never answers (loaded from the local store after a restart while a teammate's updates to
+   * it were in flight, a reconnect, an update the server already had) would stay "unsaved"
+   * forever. Asking again with a sync step 1 gets a fresh answer, and resends anything the
+   * server lacks.
+   */
+  private askAgainWhetherPersisted(): void {
+    if (this.state !== 'online') return;
+    const now = Date.now();
+    for (const [docName, followed] of this.docs) {
+      if (!followed.unsavedSince || !followed.synced || now - followed.lastSentAt < PERSISTED_RECHECK_MS) continue;
+      this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
+    }
+  }
+
+  private sendDoc(followed: FollowedDoc, frame: Uint8Array): void {
+    followed.lastSentAt = Date.now();
+    this.send(frame);
   }
 
   /** Follows a doc: its local changes go to the server and the server's come into it. */
@@ -89,17 +119,18 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       doc,
       synced: false,
       unsavedSince: null,
+      lastSentAt: 0,
       onUpdate: (update, origin) => {
         if (origin === REMOTE_ORIGIN) return;
         followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(doc));
-        if (this.state === 'online') this.send(encodeUpdate(docName, update));
+        if (this.state === 'online') this.sendDoc(followed, encodeUpdate(docName, update));
       },
     };
     // Anything changed before following counts as unsaved until the server confirms it.
     if (doc.store.clients.size > 0) followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(doc));
     doc.on('update', followed.onUpdate);
     this.docs.set(docName, followed);
-    if (this.state === 'online') this.send(encodeSyncStep1(docName, doc));
+    if (this.state === 'online') this.sendDoc(followed, encodeSyncStep1(docName, doc));
   }
 
   unfollow(docName: string): void {
@@ -152,7 +183,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.setState('online');
       for (const [docName, followed] of this.docs) {
         followed.synced = false;
-        this.send(encodeSyncStep1(docName, followed.doc));
+        this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
       }
       const local = this.awareness.getLocalState();
       if (local) this.send(encodeAwareness(INDEX_DOC, encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])));
@@ -264,6 +295,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    if (this.persistedCheck) clearInterval(this.persistedCheck);
+    this.persistedCheck = null;
     for (const [docName] of this.docs) this.unfollowQuietly(docName);
     const socket = this.socket;
     this.socket = null;
