@@ -34,6 +34,9 @@ const LOCAL_ORIGIN = 'local';
 /** A delete followed this soon by an add of the same bytes is a rename. */
 const RENAME_WINDOW_MS = 150;
 const RESCAN_INTERVAL_MS = 30_000;
+/** A file that had content and reads empty is read again after this long (see readDiskSettled). */
+const TRUNCATE_SETTLE_MS = 100;
+const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
 
@@ -103,6 +106,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly git: GitWatch;
   private index!: Y.Doc;
   private readonly fileDocs = new Map<string, Y.Doc>();
+  private readonly loadingDocs = new Map<string, Promise<Y.Doc>>();
   private bases = new Map<string, Base>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
@@ -394,7 +398,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** The file at `path` may have changed on disk: bring the docs in line with it. */
   private async applyDiskChange(path: string): Promise<void> {
-    const disk = await this.readDisk(path);
+    const disk = await this.readDiskSettled(path);
     if (!disk) return this.applyDiskUnlink(path);
     if (disk.kind === 'dir') return;
     const files = filesMap(this.index);
@@ -541,39 +545,103 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly onFilesChanged = (event: Y.YMapEvent<IndexEntry>) => {
     if (event.transaction.origin !== REMOTE_ORIGIN) return;
     const files = filesMap(this.index);
-    const removedIds = new Map<string, string>();
+    // New keys by file id: a deleted key whose id reappears under a new key was renamed.
+    const addedById = new Map<string, string[]>();
     for (const [path, change] of event.changes.keys) {
-      if (change.action === 'delete') {
-        const old = parseIndexEntry(change.oldValue);
-        if (old) removedIds.set(old.id, path);
-      }
+      if (change.action === 'delete') continue;
+      const entry = parseIndexEntry(files.get(path));
+      if (entry) addedById.set(entry.id, [...(addedById.get(entry.id) ?? []), path]);
     }
+    const renameTargets = new Set<string>();
     for (const [path, change] of event.changes.keys) {
-      if (change.action === 'delete') {
-        const stillThere = [...removedIds].find(([, p]) => p === path);
-        const old = parseIndexEntry(change.oldValue);
-        const movedTo = old ? [...event.changes.keys].find(([p, c]) => c.action !== 'delete' && parseIndexEntry(files.get(p))?.id === old.id) : undefined;
-        if (movedTo && stillThere) {
-          const [newPath] = movedTo;
-          this.enqueue(newPath, () => this.applyRemoteRename(path, newPath));
-        } else {
-          this.enqueue(path, () => this.writePath(path));
-        }
+      if (change.action !== 'delete') continue;
+      const old = parseIndexEntry(change.oldValue);
+      // One new key takes the file over; a second new key with the same id (both sides renamed
+      // it at once) is written as a file of its own below.
+      const newPath = old ? addedById.get(old.id)?.find((candidate) => !renameTargets.has(candidate)) : undefined;
+      if (newPath) {
+        renameTargets.add(newPath);
+        this.enqueue(newPath, () => this.applyRemoteRename(path, newPath));
       } else {
-        const entry = parseIndexEntry(files.get(path));
-        if (entry && removedIds.has(entry.id)) continue; // handled as a rename above
         this.enqueue(path, () => this.writePath(path));
       }
     }
+    for (const [path, change] of event.changes.keys) {
+      if (change.action !== 'delete' && !renameTargets.has(path)) this.enqueue(path, () => this.writePath(path));
+    }
+    this.splitSharedIds([...addedById.values()].flat());
   };
 
-  private pathOfFileId(id: string): string | null {
-    for (const [path, value] of filesMap(this.index).entries()) if ((value as IndexEntry).id === id) return path;
-    return null;
+  /**
+   * Two keys with one id: both sides renamed the same file at once. The two files would share
+   * one doc (an edit of one would rewrite the other) and the server keeps one path per id, so
+   * every path but the first in sort order (the same choice on every side) becomes a copy with
+   * an id of its own. Both sides may split at once; the index keeps one of the new ids, and
+   * both copies hold the same text.
+   */
+  private splitSharedIds(paths: Iterable<string>): void {
+    const pathsById = new Map<string, number>();
+    for (const value of filesMap(this.index).values()) {
+      const id = (value as IndexEntry | undefined)?.id;
+      if (typeof id === 'string') pathsById.set(id, (pathsById.get(id) ?? 0) + 1);
+    }
+    for (const path of paths) {
+      const id = (filesMap(this.index).get(path) as IndexEntry | undefined)?.id;
+      if (typeof id !== 'string' || (pathsById.get(id) ?? 0) < 2) continue;
+      if (this.sharedIdToSplit(path)) this.enqueue(path, () => this.giveOwnId(path));
+    }
   }
 
-  private async ensureFileDoc(id: string): Promise<Y.Doc> {
-    return this.fileDocs.get(id) ?? this.registerFileDoc(id, await this.store.loadDoc(fileDocName(id)));
+  private sharedIdToSplit(path: string): IndexEntry | null {
+    const entry = parseIndexEntry(filesMap(this.index).get(path));
+    if (!entry) return null;
+    const sharing = this.pathsOfFileId(entry.id).sort();
+    return sharing.length > 1 && sharing[0] !== path ? entry : null;
+  }
+
+  private async giveOwnId(path: string): Promise<void> {
+    const entry = this.sharedIdToSplit(path);
+    if (!entry) return;
+    const id = newFileId();
+    if (entry.kind === 'text') {
+      const docName = fileDocName(entry.id);
+      const text = contentText(await this.ensureFileDoc(entry.id)).toString();
+      // Its content has not arrived yet: the next reconcile splits it.
+      if (!this.connection.isSynced(docName) && text.length === 0 && entry.size > 0) return;
+      await this.createFileDoc(id, text);
+    }
+    this.index.transact(() => filesMap(this.index).set(path, { ...entry, id }), LOCAL_ORIGIN);
+    const base = this.bases.get(path);
+    if (base?.id === entry.id) this.setBase(path, { ...base, id });
+    this.log.info({ path, from: entry.id, to: id }, 'a path sharing its file id with another became a copy');
+    await this.writePath(path);
+  }
+
+  /** Usually one path; two when both sides renamed the same file at once (same id, two keys). */
+  private pathsOfFileId(id: string): string[] {
+    const paths: string[] = [];
+    for (const [path, value] of filesMap(this.index).entries()) if ((value as IndexEntry | undefined)?.id === id) paths.push(path);
+    return paths;
+  }
+
+  /**
+   * The file's doc, loaded once: two paths' work may ask for the same id at once, and two
+   * loads would register two docs of which only the first is followed, so edits to the
+   * other would never reach the server.
+   */
+  private ensureFileDoc(id: string): Promise<Y.Doc> {
+    const known = this.fileDocs.get(id);
+    if (known) return Promise.resolve(known);
+    let loading = this.loadingDocs.get(id);
+    if (!loading) {
+      loading = this.store.loadDoc(fileDocName(id)).then((doc) => this.registerFileDoc(id, doc));
+      this.loadingDocs.set(id, loading);
+      void loading.then(
+        () => this.loadingDocs.delete(id),
+        () => this.loadingDocs.delete(id),
+      );
+    }
+    return loading;
   }
 
   /** Makes a file doc part of the mirror: remote changes to it are written to disk. */
@@ -581,8 +649,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.fileDocs.set(id, doc);
     doc.on('update', (_update: Uint8Array, origin: unknown) => {
       if (origin !== REMOTE_ORIGIN || !this.mirroring) return;
-      const path = this.pathOfFileId(id);
-      if (path) this.enqueue(path, () => this.writePath(path));
+      for (const path of this.pathsOfFileId(id)) this.enqueue(path, () => this.writePath(path));
     });
     if (this.live) this.connection.follow(fileDocName(id), doc);
     return doc;
@@ -630,7 +697,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.refusePath(path) || this.rules.ignores(path, false)) return;
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     const base = this.bases.get(path);
-    const disk = await this.readDisk(path);
+    const disk = await this.readDiskSettled(path);
     if (!entry) {
       if (!base) return;
       if (!disk) {
@@ -750,6 +817,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       if (!onDisk.has(path) && !this.bases.has(path)) work.push(this.enqueue(path, () => this.writePath(path)));
     }
     await Promise.all(work);
+    this.splitSharedIds([...files.keys()]);
   }
 
   private offBranch(): boolean {
@@ -898,6 +966,21 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private deleteBase(path: string): void {
     this.bases.delete(path);
     void this.store.deleteBase(path);
+  }
+
+  /**
+   * readDisk, for deciding what changed here. `writeFile` truncates before it writes: read in
+   * between, a file is empty, and syncing that deletes its whole text for everyone, garbling a
+   * teammate's edit made meanwhile (seen in the e2e concurrent test). So a file that had
+   * content and reads empty is read again a moment later; a file really emptied costs only
+   * that moment.
+   */
+  private async readDiskSettled(path: string): ReturnType<FolderMirror['readDisk']> {
+    const disk = await this.readDisk(path);
+    const base = this.bases.get(path);
+    if (disk?.kind !== 'file' || disk.bytes.byteLength > 0 || !base || base.sha256 === EMPTY_SHA256) return disk;
+    await new Promise((resolve) => setTimeout(resolve, TRUNCATE_SETTLE_MS));
+    return this.readDisk(path);
   }
 
   /** What is at `path` now, without following a symlink. */

@@ -3,7 +3,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
-import { World, eventually, untilContent, untilIdentical, SYNC_MS, type Pair } from './harness.js';
+import { filesMap } from '../../common/index-entry.js';
+import { INDEX_DOC } from '../../common/protocol.js';
+import { LiveTestClient } from '../helpers/live-client.js';
+import { World, eventually, expectServerMatches, serverFiles, untilContent, untilIdentical, SYNC_MS, type Pair } from './harness.js';
 
 let world: World;
 let pair: Pair;
@@ -12,7 +15,7 @@ const lines = (count: number, label: string) => Array.from({ length: count }, (_
 
 beforeAll(async () => {
   world = await World.create();
-  pair = await world.sharedPair({ 'shared.txt': `${lines(12, 'base').join('\n')}\n` });
+  pair = await world.sharedPair({ 'shared.txt': `${lines(12, 'base').join('\n')}\n`, 'renamed-twice.txt': 'renamed by both\n' });
 });
 
 afterAll(async () => {
@@ -70,4 +73,43 @@ it('keeps both new files when both sides create files at once', { timeout: 180_0
     expect(tree.has(`bob-${i}.txt`)).toBe(true);
   }
   await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).state).toBe('synced'), SYNC_MS, 100);
+});
+
+it('turns one file renamed on both sides at once into two independent files', { timeout: 180_000 }, async () => {
+  onTestFailed(async () => console.log(await world.dumpLogs()));
+  // Alice renamed it to one name and bob to another before either saw the other's rename: the
+  // merged index has both new keys with the one file id. A raw client makes exactly that state,
+  // since two real renames race only sometimes.
+  const client = await LiveTestClient.connect(world.server.url, pair.projectId, pair.alice.token);
+  try {
+    const index = client.subscribe(INDEX_DOC);
+    await client.until(() => filesMap(index).has('renamed-twice.txt'), SYNC_MS);
+    const entry = filesMap(index).get('renamed-twice.txt')!;
+    index.transact(() => {
+      filesMap(index).delete('renamed-twice.txt');
+      filesMap(index).set('docs/alice-name.txt', entry);
+      filesMap(index).set('src/bob-name.txt', entry);
+    });
+    await client.untilPersisted(INDEX_DOC, SYNC_MS);
+  } finally {
+    await client.close();
+  }
+  await untilContent(join(pair.a, 'docs/alice-name.txt'), 'renamed by both\n');
+  await untilContent(join(pair.b, 'src/bob-name.txt'), 'renamed by both\n');
+  await untilIdentical(pair.a, pair.b);
+  // Each file has its own id now, so the server has both, and editing one leaves the other be.
+  await eventually(async () => {
+    const files = await serverFiles(world.server.url, pair.alice.token, pair.projectId);
+    const ids = files.filter((f) => f.path === 'docs/alice-name.txt' || f.path === 'src/bob-name.txt').map((f) => f.fileId);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+  }, SYNC_MS, 100);
+  await writeFile(join(pair.b, 'src/bob-name.txt'), 'renamed by both\nedited by bob\n');
+  await writeFile(join(pair.a, 'docs/alice-name.txt'), 'renamed by both\nedited by alice\n');
+  await untilContent(join(pair.a, 'src/bob-name.txt'), 'renamed by both\nedited by bob\n');
+  await untilContent(join(pair.b, 'docs/alice-name.txt'), 'renamed by both\nedited by alice\n');
+  await untilIdentical(pair.a, pair.b);
+  await pair.alice.untilSynced(pair.a);
+  await pair.bob.untilSynced(pair.b);
+  await eventually(() => expectServerMatches(world.server.url, pair.alice.token, pair.projectId, pair.a), SYNC_MS, 200);
 });

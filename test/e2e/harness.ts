@@ -225,7 +225,7 @@ export class User {
   async untilSynced(root: string, ms = SYNC_MS): Promise<FolderStatus> {
     return eventually(async () => {
       const folder = await this.folderStatus(root);
-      expect(folder.state).toBe('synced');
+      expect(folder.state, `${this.name}'s folder: ${JSON.stringify({ ...folder, peers: undefined })}`).toBe('synced');
       return folder;
     }, ms, 100);
   }
