@@ -144,6 +144,35 @@ describe.each(STORAGE_KINDS)('live access [%s]', (kind) => {
     await late.close();
   });
 
+  it('applies nothing more from a socket closed because its access changed, even before the client read the close', async () => {
+    const eve = await signIn(server.url, 'eve');
+    await server.app.db.insertInto('project_members').values({ project_id: projectId, user_id: eve.user.id, role: 'editor' }).execute();
+    const owner = await LiveTestClient.connect(server.url, projectId, alice.token);
+    const ownerText = owner.subscribe('file:v3').getText('content');
+    ownerText.insert(0, 'owner text\n');
+    await owner.untilPersisted('file:v3');
+    const demoted = await LiveTestClient.connect(server.url, projectId, eve.token);
+    const eveDoc = demoted.subscribe('file:v3');
+    await demoted.until(() => eveDoc.getText('content').toString() === 'owner text\n');
+
+    // Eve's client stops reading, so it keeps sending as if nothing happened.
+    (demoted.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const demote = await apiClient(server.url, alice.token)('PATCH', `/api/projects/${projectId}/members/eve`, { role: 'viewer' });
+    expect(demote.status).toBe(200);
+    eveDoc.getText('content').insert(0, 'EDIT AFTER DEMOTION\n');
+    (demoted.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.resume();
+    // Eve's close answer follows her edit on the wire: once closed, the server has seen both.
+    await demoted.until(() => demoted.closeCode !== null);
+    expect(demoted.closeCode).toBe(4409);
+
+    ownerText.insert(ownerText.length, 'owner again\n');
+    await owner.untilPersisted('file:v3');
+    expect(ownerText.toString()).toBe('owner text\nowner again\n');
+    const stored = await storedUpdates(server.app.db, projectId);
+    expect(stored.yjsClients.has(eveDoc.clientID)).toBe(false);
+    await Promise.all([owner.close(), demoted.close()]);
+  });
+
   it("drops a viewer's updates on the y-websocket endpoint", async () => {
     const a = await LiveTestClient.connect(server.url, projectId, alice.token);
     const aText = a.subscribe('file:v2').getText('content');

@@ -34,6 +34,20 @@ function adapt(socket: WebSocket): WebSocketLike {
   };
 }
 
+/**
+ * What the live server closes (shutdown, a change of access): the socket, and the connection's
+ * handling of its frames, at once. ws keeps delivering what the client sends until the close
+ * handshake ends (up to 30 s for a client that never answers it), and none of that may apply:
+ * not an edit from a member just demoted or removed, not an update the server can no longer
+ * acknowledge.
+ */
+const closerOf = (socket: WebSocket, connection: { onClose(): void }) => ({
+  close(code: number, reason: string) {
+    socket.close(code, reason);
+    connection.onClose();
+  },
+});
+
 const asBytes = (data: RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 
@@ -62,13 +76,14 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limits,
         log,
       });
-      app.live.sockets.set(socket, { projectId: access.project.id, userId: user.id, tokenId: authOf(request).token.id });
+      const closer = closerOf(socket, connection);
+      app.live.sockets.set(closer, { projectId: access.project.id, userId: user.id, tokenId: authOf(request).token.id });
       socket.on('message', (data, isBinary) => {
         if (isBinary) connection.onMessage(asBytes(data));
         else connection.onTextFrame();
       });
       socket.on('close', () => {
-        app.live.sockets.delete(socket);
+        app.live.sockets.delete(closer);
         connection.onClose();
       });
       socket.on('error', (err) => log.warn({ err }, 'socket error'));
@@ -101,10 +116,11 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limits,
         log,
       });
-      app.live.sockets.set(socket, { projectId: access.project.id, userId: user.id, tokenId: authOf(request).token.id });
+      const closer = closerOf(socket, connection);
+      app.live.sockets.set(closer, { projectId: access.project.id, userId: user.id, tokenId: authOf(request).token.id });
       socket.on('message', (data) => connection.onMessage(asBytes(data)));
       socket.on('close', () => {
-        app.live.sockets.delete(socket);
+        app.live.sockets.delete(closer);
         connection.onClose();
       });
       socket.on('error', (err) => log.warn({ err }, 'socket error'));
