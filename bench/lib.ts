@@ -1,0 +1,276 @@
+// What the benchmark modules share: the built CLI as a child process (one CODESHARE_HOME per
+// simulated user), a server child process on a temp data folder, a stack of clean-ups that
+// stops everything a benchmark started, per-process figures from /proc, and statistics.
+// Everything listens on and talks to 127.0.0.1 only.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export const REPO_ROOT = join(import.meta.dirname, '../..');
+export const CLI_ENTRY = join(REPO_ROOT, 'bin/codeshare.js');
+
+/**
+ * BENCH_CPU_PROF=<dir>: the server and every daemon run under `node --cpu-prof`, writing their
+ * profiles into <dir>/<server|user name> when they stop (for finding where the time goes).
+ */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF || null;
+const profileArgs = (who: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, who)}`] : []);
+
+/** Runs clean-ups in reverse order of registration; a failing one does not stop the rest. */
+export class Cleanup {
+  private readonly steps: { what: string; run: () => Promise<unknown> | unknown }[] = [];
+
+  add(what: string, run: () => Promise<unknown> | unknown): void {
+    this.steps.push({ what, run });
+  }
+
+  async runAll(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step.run();
+      } catch (err) {
+        process.stderr.write(`bench: clean-up "${step.what}" failed: ${(err as Error).message}\n`);
+      }
+    }
+  }
+}
+
+export async function tempDir(cleanup: Cleanup, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `codeshare-bench-${prefix}-`));
+  cleanup.add(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** `codeshare server --port 0 --data-dir <dir>` as a child process; resolves once it listens. */
+export async function startServerProcess(cleanup: Cleanup, dataDir: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', HOME: dataDir, CODESHARE_HOME: dataDir },
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        process.stderr.write('bench: the server did not stop within 60 s of SIGTERM; killing it\n');
+        child.kill('SIGKILL');
+      }, 60_000);
+      await exited(child);
+      clearTimeout(timer);
+    }
+  };
+  cleanup.add('stop the server', stop);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s: ${stderr}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}) before listening: ${stderr}`));
+    });
+  });
+  return { url, pid: child.pid!, stop };
+}
+
+/** One simulated user: a CODESHARE_HOME of their own, and so a daemon of their own. */
+export class BenchUser {
+  private constructor(
+    readonly name: string,
+    readonly home: string,
+  ) {}
+
+  /** Signs in (open mode) and registers `daemon stop` as a clean-up. */
+  static async signIn(cleanup: Cleanup, name: string, serverUrl: string): Promise<BenchUser> {
+    const home = await tempDir(cleanup, `home-${name}`);
+    const user = new BenchUser(name, home);
+    cleanup.add(`stop ${name}'s daemon`, () => user.stopDaemon());
+    await user.cli(['auth', 'login', '--server', serverUrl, '--name', name]);
+    if (PROFILE_DIR) await user.startProfiledDaemon();
+    return user;
+  }
+
+  private get env(): Record<string, string> {
+    return { PATH: process.env.PATH ?? '', HOME: this.home, CODESHARE_HOME: this.home };
+  }
+
+  /** What `share`/`join` would start, started here first under `--cpu-prof`. */
+  private async startProfiledDaemon(): Promise<void> {
+    const child = spawn(process.execPath, [...profileArgs(this.name), CLI_ENTRY, 'daemon', 'run'], {
+      detached: true,
+      stdio: 'ignore',
+      env: this.env,
+    });
+    child.unref();
+    for (let i = 0; i < 300; i++) {
+      const status = await this.cli<{ running: boolean }>(['daemon', 'status', '--json']);
+      if (status.running) return;
+      await sleep(50);
+    }
+    throw new Error(`${this.name}'s profiled daemon did not start`);
+  }
+
+  /** Runs the CLI; throws with stderr unless it exits 0. With --json, the parsed output. */
+  async cli<T = unknown>(args: string[], timeoutMs = 300_000): Promise<T> {
+    const json = args.includes('--json');
+    const result = await execa(process.execPath, [CLI_ENTRY, ...args], {
+      extendEnv: false,
+      env: this.env,
+      reject: false,
+      timeout: timeoutMs,
+      stdin: 'ignore',
+    });
+    if (result.exitCode !== 0) {
+      throw new Error(`${this.name}: codeshare ${args.join(' ')} exited ${result.exitCode ?? result.signal}: ${result.stderr}`);
+    }
+    return (json ? JSON.parse(result.stdout) : result.stdout) as T;
+  }
+
+  async daemonPid(): Promise<number> {
+    const status = await this.cli<{ running: boolean; pid: number | null }>(['daemon', 'status', '--json']);
+    if (!status.running || !status.pid) throw new Error(`${this.name}'s daemon is not running`);
+    return status.pid;
+  }
+
+  /** The last stop's outcome: how long until the process was gone, and whether it had to be killed. */
+  lastStop: DaemonStop | null = null;
+
+  /**
+   * `codeshare daemon stop`, then waits until the process is really gone: the command returns
+   * once the socket is gone or after its own few seconds, which is not the same thing. A daemon
+   * still there after STOP_WAIT_MS is killed (and that is reported), so a benchmark never
+   * leaves one behind or deletes a home under a live daemon.
+   */
+  async stopDaemon(): Promise<DaemonStop | null> {
+    const status = await this.cli<{ running: boolean; pid: number | null }>(['daemon', 'status', '--json']).catch(() => null);
+    const pid = status?.running ? status.pid : null;
+    if (!pid) return null;
+    const started = performance.now();
+    await this.cli(['daemon', 'stop', '--json'], 60_000).catch((err: unknown) => process.stderr.write(`bench: ${(err as Error).message}\n`));
+    while (isAlive(pid) && performance.now() - started < STOP_WAIT_MS) await sleep(50);
+    let killed = false;
+    if (isAlive(pid)) {
+      process.stderr.write(`bench: ${this.name}'s daemon (pid ${pid}) was still running ${STOP_WAIT_MS / 1000} s after \`daemon stop\`; killing it\n`);
+      process.kill(pid, 'SIGKILL');
+      killed = true;
+      while (isAlive(pid)) await sleep(50);
+    }
+    this.lastStop = { ms: performance.now() - started, killed };
+    return this.lastStop;
+  }
+}
+
+export interface DaemonStop {
+  /** From `daemon stop` until the process was gone. */
+  ms: number;
+  /** It did not exit within STOP_WAIT_MS and was killed. */
+  killed: boolean;
+}
+
+const STOP_WAIT_MS = 120_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+export async function memoryOf(pid: number): Promise<{ rssMiB: number; peakMiB: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+}
+
+let clockTicks: number | null = null;
+function ticksPerSecond(): number {
+  if (clockTicks === null) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing paren are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / ticksPerSecond();
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  // Nearest rank: the smallest value with at least p% of the values at or below it.
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export const median = (values: readonly number[]) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`);
+export const seconds = (valueMs: number) => `${(valueMs / 1000).toFixed(2)} s`;
+
+/** A markdown table. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run builds the same data. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Wall time of an async step, in milliseconds. */
+export async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const started = performance.now();
+  const result = await run();
+  return { ms: performance.now() - started, result };
+}
