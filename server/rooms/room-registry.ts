@@ -115,7 +115,8 @@ export class RoomRegistry {
 
   /** Resolves once every loaded doc has stored everything applied so far. */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map(({ ready }) => ready.then((room) => room.flush(), () => undefined)));
+    // A room that failed has logged why and dropped its subscribers; the others still flush.
+    await Promise.all([...this.rooms.values()].map(({ ready }) => ready.then((room) => room.flush().catch(() => undefined), () => undefined)));
   }
 
   /** Shutdown: stop taking subscribers, store everything applied, free every doc. */

@@ -49,6 +49,8 @@ export class Room {
   private logBytes = 0;
   private lastSeq = 0;
   private awarenessOfDoc: Awareness | null = null;
+  /** Why the room gave up storing, once it has: flush() then fails instead of pretending. */
+  private failure: unknown = null;
   idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -128,9 +130,10 @@ export class Room {
     }
   }
 
-  /** Resolves once every update applied so far is durably stored. */
+  /** Resolves once every update applied so far is durably stored; rejects if it never will be. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+    if (this.failure) throw new Error(`${this.docName} could not be stored: the update log is unavailable`, { cause: this.failure });
   }
 
   get hasUnpersisted(): boolean {
@@ -198,6 +201,7 @@ export class Room {
    */
   private fail(err: unknown): void {
     this.deps.log.error({ err, doc: this.docName }, 'update log unavailable; unloading the doc');
+    this.failure = err;
     this.state = 'unloaded';
     this.pending = [];
     for (const subscriber of this.subscribers) subscriber.abort('storage failure');
