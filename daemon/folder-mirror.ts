@@ -464,7 +464,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const doc = await this.ensureFileDoc(entry.id);
       const ytext = contentText(doc);
       const inDoc = ytext.toString();
-      const baseText = base?.id === entry.id ? (base.text ?? inDoc) : inDoc;
+      if (base?.id !== entry.id && !this.connection.isSynced(fileDocName(entry.id)) && inDoc.length === 0 && entry.size > 0) {
+        // The path now names another doc (replaced or split there) whose text has not arrived:
+        // pushing the disk into it would duplicate that text. Its arrival writes the path,
+        // folding this disk edit in against the base.
+        return;
+      }
+      const baseText = base?.kind === 'text' && base.text !== undefined ? base.text : inDoc;
       // The doc may hold remote edits not yet written here: merge, so neither is lost.
       const merged = inDoc === baseText ? content.text : mergeText(baseText, content.text, inDoc);
       doc.transact(() => applyTextChange(ytext, inDoc, merged), LOCAL_ORIGIN);
@@ -722,8 +728,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       const ytext = contentText(doc);
       let text = ytext.toString();
-      if (disk && disk.kind === 'file' && base && base.id === entry.id && disk.sha256 !== base.sha256) {
-        // A disk edit the watcher has not reported yet: fold it in first.
+      if (disk && disk.kind === 'file' && base && disk.sha256 !== base.sha256) {
+        // A disk edit the watcher has not reported yet: fold it in first (also when the entry
+        // now names another doc, e.g. a copy made when both sides renamed the file at once).
         const local = classifyContent(disk.bytes, MAX_TEXT_BYTES);
         if (local.kind === 'text' && base.text !== undefined) {
           const merged = mergeText(base.text, local.text, text);
