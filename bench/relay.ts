@@ -222,7 +222,6 @@ interface RunFigures {
   /** Receptions expected but missing once the drain timed out. */
   undelivered: number;
   rssMiB: number;
-  baselineRssMiB: number;
   /** Server RSS growth per loaded doc, from EXTRA_DOCS more docs of EXTRA_DOC_BYTES each. */
   rssPerDocKiB: number;
   serverCpu: number;
@@ -250,8 +249,6 @@ async function runOnce(seed: number): Promise<RunFigures> {
       }
       projectIds.push(project.id);
     }
-    await sleep(500);
-    const baseline = await memoryOf(server.pid);
 
     const serverCpuBefore = await cpuSecondsOf(server.pid);
     const recorder = new Recorder();
@@ -321,7 +318,6 @@ async function runOnce(seed: number): Promise<RunFigures> {
       deliveredPerSecond: recorder.relay.length / (CLIENTS_PER_PROJECT - 1) / (MEASURE_MS / 1000),
       undelivered: expected - recorder.relay.length,
       rssMiB: rss.rssMiB,
-      baselineRssMiB: baseline.rssMiB,
       rssPerDocKiB: ((afterExtra.rssMiB - beforeExtra.rssMiB) * 1024) / EXTRA_DOCS,
       serverCpu: serverCpu / (MEASURE_MS / 1000),
       clientCpu: (clientUsage.user + clientUsage.system) / 1e6 / (MEASURE_MS / 1000),
@@ -347,7 +343,6 @@ export async function runRelay(): Promise<string> {
     f.sentPerSecond.toFixed(0),
     f.deliveredPerSecond.toFixed(0),
     f.undelivered,
-    mib(f.baselineRssMiB),
     mib(f.rssMiB),
     kib(f.rssPerDocKiB),
     pct(f.serverCpu),
@@ -364,13 +359,13 @@ export async function runRelay(): Promise<string> {
     '- relay: from the sender\'s edit to the edit in another client\'s Y.Text (every other client of the project is a sample).',
     '- ack: from the edit to the sender holding a `persisted` that covers it (the update log append committed).',
     '- delivered/s: edits that reached the other clients, per second; undelivered: receptions missing 10 s after the window.',
-    `- RSS idle: the server before any client connected (Node, and PGlite's WebAssembly Postgres, most of it); RSS loaded: at the end of the window (${PROJECTS * 2} docs, ${PROJECTS * CLIENTS_PER_PROJECT} sockets).`,
+    `- server RSS: at the end of the window (${PROJECTS * 2} docs, ${PROJECTS * CLIENTS_PER_PROJECT} sockets); most of it is Node and PGlite's WebAssembly Postgres, there before any client.`,
     `- RSS/doc: after the drain one client loads ${EXTRA_DOCS} more file docs of ${EXTRA_DOC_BYTES / 1024} KiB text each (stored and acknowledged); RSS growth / ${EXTRA_DOCS}.`,
     '- CPU: share of one core over the window, server process and benchmark (client) process. On a shared machine a process gets less than it asks for, and latency then measures the queue.',
     `- server CPU/edit: the server's CPU time from the first connection to the end of the drain, divided by the edits sent (each applied, relayed to ${CLIENTS_PER_PROJECT - 1} sockets, logged, acknowledged, materialised): the figure the machine's load does not change. One core at that cost relays 1000 / it edits a second.`,
     '',
     table(
-      ['run', 'relay p50', 'relay p99', 'ack p50', 'ack p99', 'sent/s', 'delivered/s', 'undelivered', 'RSS idle', 'RSS loaded', 'RSS/doc', 'server CPU', 'client CPU', 'server CPU/edit'],
+      ['run', 'relay p50', 'relay p99', 'ack p50', 'ack p99', 'sent/s', 'delivered/s', 'undelivered', 'server RSS', 'RSS/doc', 'server CPU', 'client CPU', 'server CPU/edit'],
       [...runs.map((f, i) => row(`${i + 1}`, f)), row('**median**', medians)],
     ),
     '',
