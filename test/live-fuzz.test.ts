@@ -18,7 +18,8 @@ const FRAMES = 1000;
 const WORKERS = 8;
 const FRAME_LIMIT = 64 * 1024;
 /** A thousand connections, each signed in, checked and recorded as a session participant. */
-const FUZZ_TIMEOUT = 120_000;
+// Generous: a loaded 2-core machine opens a thousand sockets slowly; the test asserts outcomes, not speed.
+const FUZZ_TIMEOUT = 300_000;
 
 /** mulberry32: the same garbage on every run, so a failure can be replayed. */
 function seededRandom(seed: number): () => number {

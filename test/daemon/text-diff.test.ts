@@ -184,10 +184,9 @@ describe('applyTextChange', () => {
     const oldText = randomText(random, 200_000);
     const newText = randomText(random, 200_000);
     const { text } = textDoc(oldText);
-    const started = performance.now();
+    // How long this takes is measured in bench/, not asserted here; the result must be exact.
     applyTextChange(text, oldText, newText);
     expect(text.toString()).toBe(newText);
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
 
