@@ -133,12 +133,9 @@ describe('scanFolder', () => {
     }
     await Promise.all(writes);
     const rules = await IgnoreRules.load(root);
-    const started = performance.now();
     const { entries, skipped } = await scanFolder(root, rules);
-    const elapsed = performance.now() - started;
     expect(entries).toHaveLength(5000);
     expect(skipped).toEqual([]);
     expect(entries.every((entry) => entry.kind === 'text' && entry.size === 10 * 1024)).toBe(true);
-    expect(elapsed).toBeLessThan(10_000);
   });
 });
