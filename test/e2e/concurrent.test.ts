@@ -72,7 +72,7 @@ it('keeps both new files when both sides create files at once', { timeout: 180_0
     expect(tree.has(`alice-${i}.txt`)).toBe(true);
     expect(tree.has(`bob-${i}.txt`)).toBe(true);
   }
-  await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).state).toBe('synced'), SYNC_MS, 100);
+  await pair.alice.untilSynced(pair.a);
 });
 
 it('turns one file renamed on both sides at once into two independent files', { timeout: 180_000 }, async () => {

@@ -1,6 +1,6 @@
 // One seeded randomized run: two people edit one project at once (creates, edits, renames,
 // deletes, binaries, chmods; some through a rename like vim, some as a plain rewrite), one of
-// them stops and starts their daemon mid-run, then everyone stops: both folders must end
+// them stops (or SIGKILLs) and starts their daemon mid-run, then everyone stops: both folders must end
 // byte-identical, and equal to the server's materialised files (invariant 2). Used by
 // convergence.test.ts (a few short seeds) and by `npm run soak` (many longer ones).
 import { chmod, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
@@ -178,8 +178,14 @@ export async function runConvergence(world: World, alice: User, bob: User, optio
   for (let step = 0; step < options.steps; step++) {
     if (restartAt.has(step)) {
       const side = dice.pick(people);
-      log(`step ${step}: ${side.user.name} stops the daemon`);
-      await side.user.stopDaemon();
+      // Half the time a clean stop, half the time a crash.
+      if (dice.chance(0.5)) {
+        log(`step ${step}: ${side.user.name} stops the daemon`);
+        await side.user.stopDaemon();
+      } else {
+        log(`step ${step}: ${side.user.name}'s daemon is killed (SIGKILL)`);
+        await side.user.killDaemon();
+      }
       // Work goes on while it is down, on both sides.
       for (let i = 0; i < 3; i++) {
         const other = dice.pick(people);

@@ -77,17 +77,15 @@ it('daemons reconnect to a server killed with SIGKILL and restarted, and nothing
   await pair.bob.untilSynced(pair.b);
 
   await server.kill();
-  await eventually(async () => {
-    expect((await pair.alice.folderStatus(pair.a)).state).toBe('offline');
-    expect((await pair.bob.folderStatus(pair.b)).state).toBe('offline');
-  }, SYNC_MS, 100);
+  await pair.alice.untilFolder(pair.a, (folder) => expect(folder.state).toBe('offline'));
+  await pair.bob.untilFolder(pair.b, (folder) => expect(folder.state).toBe('offline'));
 
   // Edits while the server is down, on both sides, one of them in the same file.
   await writeFile(join(pair.a, 'during-outage-alice.txt'), 'alice, server down\n');
   await writeFile(join(pair.b, 'during-outage-bob.txt'), 'bob, server down\n');
   await writeFile(join(pair.a, 'notes.txt'), 'zero (alice, server down)\none\ntwo\nthree\nfour (bob, before the crash)\n');
   await writeFile(join(pair.b, 'keep.txt'), 'kept, edited by bob while the server was down\n');
-  await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).unsaved).toBeGreaterThan(0), SYNC_MS, 100);
+  await pair.alice.untilFolder(pair.a, (folder) => expect(folder.unsaved).toBeGreaterThan(0));
 
   await server.restart();
 

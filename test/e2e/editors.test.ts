@@ -121,11 +121,10 @@ describe('editors and tools', () => {
       await apiGet<{ items: { id: number; path: string }[] }>(world.server.url, pair.alice.token, `/api/projects/${pair.projectId}/activity?limit=200`)
     ).body.items;
     await git(pair.a, 'checkout', '-q', '-b', 'other');
-    await eventually(async () => {
-      const folder = await pair.alice.folderStatus(pair.a);
+    await pair.alice.untilFolder(pair.a, (folder) => {
       expect(folder.state).toBe('paused');
       expect(folder.branch).toBe('other');
-    }, SYNC_MS, 100);
+    });
 
     // Work on the branch: edits, a new file, a removal, committed.
     await writeFile(join(pair.a, 'src/main.ts'), 'console.log("branch work");\n');
@@ -140,7 +139,7 @@ describe('editors and tools', () => {
     await writeFile(join(pair.b, 'README.md'), '# repo\nbob edited this while alice was away\n');
 
     await git(pair.a, 'checkout', '-q', 'main');
-    await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).state).toBe('synced'), SYNC_MS, 100);
+    await pair.alice.untilSynced(pair.a);
     await untilContent(join(pair.a, 'README.md'), '# repo\nbob edited this while alice was away\n');
     await untilIdentical(pair.a, pair.b);
     expect(existsSync(join(pair.b, 'branch-only.txt'))).toBe(false);
@@ -153,11 +152,11 @@ describe('editors and tools', () => {
     const bobOnMain = await readTree(pair.b);
     await git(pair.a, 'checkout', '-q', 'other');
     expect(await readFile(join(pair.a, 'branch-only.txt'), 'utf8')).toBe('only on the branch\n');
-    await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).state).toBe('paused'), SYNC_MS, 100);
+    await pair.alice.untilFolder(pair.a, (folder) => expect(folder.state).toBe('paused'));
     await expectNothingLeaked(bobOnMain);
 
     await git(pair.a, 'checkout', '-q', 'main');
-    await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).state).toBe('synced'), SYNC_MS, 100);
+    await pair.alice.untilSynced(pair.a);
     await writeFile(join(pair.a, 'back-on-main.txt'), 'syncing again\n');
     await untilContent(join(pair.b, 'back-on-main.txt'), 'syncing again\n');
     await untilIdentical(pair.a, pair.b);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
+import { ControlClient } from '../../daemon/control-client.js';
 import { IgnoreRules } from '../../daemon/ignore-rules.js';
 import { eventually } from '../helpers/eventually.js';
 import { CLI_ENTRY, runCli, type CliRun } from '../helpers/cli.js';
@@ -221,13 +222,42 @@ export class User {
     return folder;
   }
 
-  /** Waits until the folder is online with nothing unsaved and no work queued. */
-  async untilSynced(root: string, ms = SYNC_MS): Promise<FolderStatus> {
+  /**
+   * The folder's status straight from the daemon's control socket: the same data
+   * `codeshare status --json` prints, without starting a process per poll.
+   */
+  async daemonFolderStatus(root: string): Promise<FolderStatus> {
+    const client = await ControlClient.connect(join(this.home, 'state'));
+    try {
+      const status = await client.call('status', {});
+      const folder = status.folders.find((f) => f.root === root);
+      if (!folder) throw new Error(`${this.name}: the daemon does not sync ${root}`);
+      return folder as FolderStatus;
+    } finally {
+      client.close();
+    }
+  }
+
+  /**
+   * Polls the daemon until `check` passes on the folder's status, then confirms it with
+   * `codeshare status --json`, which is what a user would look at.
+   */
+  async untilFolder(root: string, check: (folder: FolderStatus) => void, ms = SYNC_MS): Promise<FolderStatus> {
     return eventually(async () => {
+      check(await this.daemonFolderStatus(root));
       const folder = await this.folderStatus(root);
-      expect(folder.state, `${this.name}'s folder: ${JSON.stringify({ ...folder, peers: undefined })}`).toBe('synced');
+      check(folder);
       return folder;
     }, ms, 100);
+  }
+
+  /** Waits until the folder is online with nothing unsaved and no work queued. */
+  untilSynced(root: string, ms = SYNC_MS): Promise<FolderStatus> {
+    return this.untilFolder(
+      root,
+      (folder) => expect(folder.state, `${this.name}'s folder: ${JSON.stringify({ ...folder, peers: undefined })}`).toBe('synced'),
+      ms,
+    );
   }
 
   async daemonPid(): Promise<number | null> {

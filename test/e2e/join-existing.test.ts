@@ -1,7 +1,7 @@
 // Joining into a folder that already holds the project (a clone): equal files are kept, a
 // differing file takes the project's version with the local one saved in a backup outside the
 // folder, a file only this folder has is shared; with --keep-local the local version wins.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';

@@ -10,7 +10,7 @@ import * as Y from 'yjs';
 import { filesMap, contentText } from '../../common/index-entry.js';
 import { INDEX_DOC, fileDocName } from '../../common/protocol.js';
 import { LiveTestClient } from '../helpers/live-client.js';
-import { World, eventually, readTree, sh, untilContent, SYNC_MS, type Pair } from './harness.js';
+import { World, readTree, sh, untilContent, SYNC_MS, type Pair } from './harness.js';
 
 let world: World;
 let pair: Pair;
@@ -125,10 +125,7 @@ it('writes nothing outside the folder or into .git, and keeps syncing', { timeou
   await writeFile(join(pair.b, 'from-bob.txt'), 'bob is fine\n');
   await untilContent(join(pair.b, 'README.md'), '# safe\nand sound\n');
   await untilContent(join(pair.a, 'from-bob.txt'), 'bob is fine\n');
-  await eventually(async () => {
-    const status = await pair.bob.folderStatus(pair.b);
-    expect(status.connection).toBe('online');
-  }, SYNC_MS, 100);
+  await pair.bob.untilFolder(pair.b, (folder) => expect(folder.connection).toBe('online'));
   expect(await snapshot(outside)).toEqual(outsideBefore);
 
   // Each refusal is in bob's daemon log, for someone to find.

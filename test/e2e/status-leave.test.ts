@@ -23,12 +23,10 @@ afterAll(async () => {
 
 it('status lists the folder as synced, with the teammate online', { timeout: 120_000 }, async () => {
   onTestFailed(async () => console.log(await world.dumpLogs()));
-  const aliceFolder = await eventually(async () => {
-    const folder = await pair.alice.folderStatus(pair.a);
+  const aliceFolder = await pair.alice.untilFolder(pair.a, (folder) => {
     expect(folder.state).toBe('synced');
     expect(folder.peers.map((peer) => peer.name)).toContain('bob');
-    return folder;
-  }, SYNC_MS, 100);
+  });
   expect(aliceFolder.projectName).toBe(pair.project);
   expect(aliceFolder.projectId).toBe(pair.projectId);
   expect(aliceFolder.files).toBe(2);
@@ -36,11 +34,10 @@ it('status lists the folder as synced, with the teammate online', { timeout: 120
   const status = await pair.bob.status();
   expect(status.daemon.running).toBe(true);
   expect(status.folders).toHaveLength(1);
-  await eventually(async () => {
-    const folder = await pair.bob.folderStatus(pair.b);
+  await pair.bob.untilFolder(pair.b, (folder) => {
     expect(folder.state).toBe('synced');
     expect(folder.peers.map((peer) => peer.name)).toContain('alice');
-  }, SYNC_MS, 100);
+  });
 
   // The plain form says the same in words.
   const plain = await pair.bob.run(['status']);
@@ -57,7 +54,7 @@ it('leave stops syncing the folder both ways and keeps its files', { timeout: 12
   expect(left).toEqual({ root: pair.b, left: true });
   expect((await pair.bob.status()).folders).toEqual([]);
   // Alice no longer sees bob in the project.
-  await eventually(async () => expect((await pair.alice.folderStatus(pair.a)).peers.map((peer) => peer.name)).not.toContain('bob'), SYNC_MS, 100);
+  await pair.alice.untilFolder(pair.a, (folder) => expect(folder.peers.map((peer) => peer.name)).not.toContain('bob'));
 
   // The files stay.
   expect(await readFile(join(pair.b, 'README.md'), 'utf8')).toBe('# status\n');
