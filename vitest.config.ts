@@ -7,7 +7,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Set-up starts servers and daemons: generous, because a loaded CI machine is slow, not wrong.
+    hookTimeout: 120_000,
     teardownTimeout: 20_000,
   },
 });
