@@ -47,8 +47,17 @@ export async function tempDir(cleanup: Cleanup, prefix: string): Promise<string>
 export interface ServerProcess {
   url: string;
   pid: number;
-  stop(): Promise<void>;
+  /** SIGTERM, then waits for the exit (SIGKILL after SERVER_STOP_WAIT_MS); null if it had already exited. */
+  stop(): Promise<ServerStop | null>;
 }
+
+export interface ServerStop {
+  /** From SIGTERM until the process was gone (it flushes and compacts every loaded doc first). */
+  ms: number;
+  killed: boolean;
+}
+
+const SERVER_STOP_WAIT_MS = 180_000;
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -61,16 +70,23 @@ export async function startServerProcess(cleanup: Cleanup, dataDir: string): Pro
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', HOME: dataDir, CODESHARE_HOME: dataDir },
   });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+  let stopped: Promise<ServerStop | null> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return null;
+      const started = performance.now();
+      let killed = false;
       child.kill('SIGTERM');
       const timer = setTimeout(() => {
-        process.stderr.write('bench: the server did not stop within 60 s of SIGTERM; killing it\n');
+        process.stderr.write(`bench: the server did not stop within ${SERVER_STOP_WAIT_MS / 1000} s of SIGTERM; killing it\n`);
+        killed = true;
         child.kill('SIGKILL');
-      }, 60_000);
+      }, SERVER_STOP_WAIT_MS);
       await exited(child);
       clearTimeout(timer);
-    }
+      return { ms: performance.now() - started, killed };
+    })();
+    return stopped;
   };
   cleanup.add('stop the server', stop);
   let stderr = '';

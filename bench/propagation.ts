@@ -15,6 +15,7 @@
 // previous one arrived, with a short random pause between.
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -260,6 +261,7 @@ class RelayObserver {
 
 export async function runPropagation(): Promise<string> {
   const cleanup = new Cleanup();
+  const loadBefore = loadavg()[0]!;
   try {
     const work = await tempDir(cleanup, 'propagation');
     const server = await startServerProcess(cleanup, join(work, 'server-data'));
@@ -362,7 +364,7 @@ export async function runPropagation(): Promise<string> {
     const cpuMs = (who: 'alice' | 'bob' | 'server') => ((cpuAfter[who] - cpuBefore[who]) * 1000) / Math.max(1, samples.length + failures.length);
 
     return [
-      `${EDITS} measured edits (after ${WARMUP_EDITS} warm-up edits), round-robin over ${EDITED.length} files of 0.3-400 KiB in a project of ${contents.size} files: each a small in-place rewrite by alice (a changed, inserted or deleted line, or a few typed characters), timed from just before her \`writeFile\` until bob's folder holds exactly the new bytes. Two daemon processes (\`codeshare share\` / \`codeshare join\`), one \`codeshare server\` child process on embedded PGlite, all on 127.0.0.1.`,
+      `${EDITS} measured edits (after ${WARMUP_EDITS} warm-up edits), round-robin over ${EDITED.length} files of 0.3-400 KiB in a project of ${contents.size} files: each a small in-place rewrite by alice (a changed, inserted or deleted line, or a few typed characters), timed from just before her \`writeFile\` until bob's folder holds exactly the new bytes. Two daemon processes (\`codeshare share\` / \`codeshare join\`), one \`codeshare server\` child process on embedded PGlite, all on 127.0.0.1. 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.`,
       '',
       table(
         ['measure', 'value'],

@@ -69,7 +69,7 @@ function binaryOf(random: () => number, bytes: number): Buffer {
 }
 
 /** The tree: nested folders, many small text files, a few 100 KB-1 MB ones, ~5% binaries. */
-async function generateTree(root: string): Promise<TreeStats> {
+export async function generateTree(root: string): Promise<TreeStats> {
   const random = seededRandom(0xc0de5a7e);
   const stats: TreeStats = { files: 0, bytes: 0, text: 0, largeText: 0, binary: 0, folders: 0 };
   const folders: string[] = [''];
@@ -250,7 +250,7 @@ export async function runShareJoin(): Promise<string> {
         await roundCleanup.runAll();
       }
     }
-    await server.stop();
+    const serverStop = await server.stop();
     const loadAfter = loadavg()[0]!;
 
     const med = (pick: (round: Round) => number) => median(rounds.map(pick));
@@ -298,7 +298,7 @@ export async function runShareJoin(): Promise<string> {
         ? `Over a longer quiet window (${LONG_IDLE_WINDOW_MS / 1000} s, which includes the daemons' 30 s rescan), last round: alice ${pct(last.long.percent[0]!)} on average (busiest second ${pct(last.long.busiestSecond[0]!)}), bob ${pct(last.long.percent[1]!)} (busiest second ${pct(last.long.busiestSecond[1]!)}); RSS afterwards alice ${mib(last.long.after.alice)}, bob ${mib(last.long.after.bob)}.`
         : '',
       '',
-      `\`codeshare daemon stop\` until the process was gone: alice ${rounds.map((r) => seconds(r.stop.alice)).join(', ')}; bob ${rounds.map((r) => seconds(r.stop.bob)).join(', ')}${rounds.some((r) => r.stop.killed) ? ' (**a daemon was still running 2 minutes after `daemon stop` and was killed**)' : ''}.`,
+      `\`codeshare daemon stop\` until the process was gone: alice ${rounds.map((r) => seconds(r.stop.alice)).join(', ')}; bob ${rounds.map((r) => seconds(r.stop.bob)).join(', ')}${rounds.some((r) => r.stop.killed) ? ' (**a daemon was still running 2 minutes after `daemon stop` and was killed**)' : ''}. The server (${ROUNDS} such projects loaded) took ${serverStop ? seconds(serverStop.ms) : 'n/a'} from SIGTERM to exit${serverStop?.killed ? ' (**killed after 3 minutes**)' : ''}.`,
     ].join('\n');
   } finally {
     await cleanup.runAll();
