@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
 import { unsafePathReason } from '../common/paths-in-project.js';
-import { INDEX_DOC, fileDocName } from '../common/protocol.js';
+import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../common/protocol.js';
 import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from './atomic-write.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { GitWatch } from './git-watch.js';
@@ -107,6 +107,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private index!: Y.Doc;
   private readonly fileDocs = new Map<string, Y.Doc>();
   private readonly loadingDocs = new Map<string, Promise<Y.Doc>>();
+  /** File docs whose paths wait for the server's state (see writeWhenSynced). */
+  private readonly awaitingSync = new Set<string>();
   private bases = new Map<string, Base>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
@@ -138,6 +140,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.connection.on('state', () => this.emitStatus());
     this.connection.on('persisted', () => this.emitStatus());
     this.connection.awareness.on('change', () => this.scheduleStatus());
+    this.connection.on('synced', (docName) => this.onDocSynced(docName));
     this.connection.on('denied', (docName, reason) => this.emitEvent({ type: 'error', root: this.spec.root, message: `${docName}: ${reason}` }));
   }
 
@@ -468,6 +471,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         // The path now names another doc (replaced or split there) whose text has not arrived:
         // pushing the disk into it would duplicate that text. Its arrival writes the path,
         // folding this disk edit in against the base.
+        this.writeWhenSynced(entry.id);
         return;
       }
       const baseText = base?.kind === 'text' && base.text !== undefined ? base.text : inDoc;
@@ -612,8 +616,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (entry.kind === 'text') {
       const docName = fileDocName(entry.id);
       const text = contentText(await this.ensureFileDoc(entry.id)).toString();
-      // Its content has not arrived yet: the next reconcile splits it.
-      if (!this.connection.isSynced(docName) && text.length === 0 && entry.size > 0) return;
+      if (!this.connection.isSynced(docName) && text.length === 0 && entry.size > 0) {
+        this.writeWhenSynced(entry.id); // Its content has not arrived yet; writing the path splits it then.
+        return;
+      }
       await this.createFileDoc(id, text);
     }
     this.index.transact(() => filesMap(this.index).set(path, { ...entry, id }), LOCAL_ORIGIN);
@@ -621,6 +627,25 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (base?.id === entry.id) this.setBase(path, { ...base, id });
     this.log.info({ path, from: entry.id, to: id }, 'a path sharing its file id with another became a copy');
     await this.writePath(path);
+  }
+
+  /**
+   * Writes the doc's paths once the server's state of it has arrived. The arrival of new
+   * content would do that by itself, but not an arrival with nothing new: a file emptied
+   * since its entry recorded a size, whose doc came from the local store, would wait for the
+   * next rescan.
+   */
+  private writeWhenSynced(id: string): void {
+    this.awaitingSync.add(fileDocName(id));
+  }
+
+  private onDocSynced(docName: string): void {
+    if (!this.awaitingSync.delete(docName) || !this.mirroring) return;
+    const id = fileIdOfDoc(docName);
+    if (!id) return;
+    const paths = this.pathsOfFileId(id);
+    for (const path of paths) this.enqueue(path, () => this.writePath(path));
+    this.splitSharedIds(paths);
   }
 
   /** Usually one path; two when both sides renamed the same file at once (same id, two keys). */
@@ -724,7 +749,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (entry.kind === 'text') {
       const doc = await this.ensureFileDoc(entry.id);
       if (!this.connection.isSynced(fileDocName(entry.id)) && contentText(doc).length === 0 && entry.size > 0) {
-        return; // The content has not arrived yet; its arrival schedules this write again.
+        this.writeWhenSynced(entry.id); // The content has not arrived yet.
+        return;
       }
       const ytext = contentText(doc);
       let text = ytext.toString();

@@ -160,7 +160,8 @@ async function randomOperation(dice: Dice, root: string): Promise<string> {
 /** Runs one seed on a fresh project shared by alice and joined by bob; both leave it at the end. */
 export async function runConvergence(world: World, alice: User, bob: User, options: ConvergenceOptions): Promise<void> {
   const dice = new Dice(seededRandom(options.seed));
-  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const log = (line: string) => options.log?.(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
   const initial: TreeSpec = {};
   for (let i = 0; i < 6; i++) initial[dice.path()] = dice.text();
   const a = await world.folder(`conv${options.seed}a`, initial);
@@ -205,12 +206,18 @@ export async function runConvergence(world: World, alice: User, bob: User, optio
 
   const settleMs = options.settleMs ?? 60_000;
   log(`seed ${options.seed}: quiet; waiting for the folders to agree`);
+  // A folder still differing after a while is worth a look (the 30 s rescan may have had to
+  // catch what the watcher missed): the difference goes to the log, and the wait goes on.
+  await untilIdentical(a, b, 10_000).catch((err: unknown) => log(`not identical after 10 s:\n${(err as Error).message}`));
   await untilIdentical(a, b, settleMs);
+  log('identical');
   await alice.untilSynced(a, settleMs);
   await bob.untilSynced(b, settleMs);
+  log('both synced');
   // Still identical once both say everything is saved (nothing was in flight).
   await untilIdentical(a, b, settleMs);
   await eventually(() => expectServerMatches(world.server.url, alice.token, shared.projectId, a), settleMs, 250);
+  log('the server matches');
   await alice.json(['leave', a]);
   await bob.json(['leave', b]);
   log(`seed ${options.seed}: converged`);

@@ -30,6 +30,7 @@ describe('convergence', () => {
       const lines: string[] = [];
       onTestFailed(async () => console.log(`seed ${seed} (replay: CODESHARE_SOAK_SEEDS=1 CODESHARE_SOAK_FIRST_SEED=${seed} CODESHARE_SOAK_STEPS=${steps})\n${lines.join('\n')}\n${await world.dumpLogs()}`));
       await runConvergence(world, alice, bob, { seed, steps, restarts, log: (line) => lines.push(line) });
+      if (process.env.CODESHARE_E2E_VERBOSE) console.log(lines.join('\n'));
     });
   }
 });
