@@ -5,6 +5,7 @@
 // descriptors nor holds more than `concurrency` files in memory.
 import { createHash } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, open, opendir, readlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -56,6 +57,25 @@ export interface ScanOptions {
   /** Files read at once. */
   concurrency?: number;
   logger?: Logger;
+  /**
+   * What earlier scans found, by path, with the file's stat signature: a file whose signature
+   * is unchanged is not read again. The scan keeps it current (adds, updates, drops the gone).
+   */
+  cache?: ScanCache;
+}
+
+export type ScanCache = Map<string, { signature: string; entry: ScannedEntry }>;
+
+/**
+ * A file changed within this long before its stat is not trusted to a cached hash: a write in
+ * the same tick of the file system's clock would leave the signature unchanged (git calls
+ * this "racily clean").
+ */
+const RACY_MS = 1000;
+
+/** inode, size, mtime, ctime and mode: any write, rename over, or chmod changes one of them. */
+function statSignature(stats: Stats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.mode}`;
 }
 
 const DEFAULT_CONCURRENCY = 32;
@@ -71,7 +91,8 @@ function byPath(a: { path: string }, b: { path: string }): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+/** Runs `work` over `items`, at most `limit` at once. */
+export async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -108,29 +129,48 @@ async function hashInChunks(handle: FileHandle): Promise<{ size: number; sha256:
   return { size, sha256: hash.digest('hex') };
 }
 
-async function scanFile(item: FoundItem, maxTextBytes: number): Promise<ScannedEntry | ScanSkip> {
+async function scanFile(item: FoundItem, maxTextBytes: number, cache?: ScanCache): Promise<ScannedEntry | ScanSkip> {
+  if (cache) {
+    const known = cache.get(item.relPath);
+    const stats = known ? await lstat(item.absPath).catch(() => null) : null;
+    if (known && stats?.isFile() && statSignature(stats) === known.signature) return known.entry;
+  }
+  const result = await readAndHash(item, maxTextBytes);
+  if (cache) {
+    if ('reason' in result.scanned || !result.stats || Date.now() - Math.max(result.stats.mtimeMs, result.stats.ctimeMs) < RACY_MS) {
+      cache.delete(item.relPath);
+    } else {
+      cache.set(item.relPath, { signature: statSignature(result.stats), entry: result.scanned });
+    }
+  }
+  return result.scanned;
+}
+
+async function readAndHash(item: FoundItem, maxTextBytes: number): Promise<{ scanned: ScannedEntry | ScanSkip; stats?: Stats }> {
+  const scanned = (entry: ScannedEntry | ScanSkip, stats?: Stats) => ({ scanned: entry, ...(stats ? { stats } : {}) });
   let handle: FileHandle | undefined;
   try {
     // O_NOFOLLOW: a file swapped for a symlink since the listing is not followed out of the folder.
     // O_NONBLOCK: a file swapped for a FIFO would otherwise block the open forever.
     handle = await open(item.absPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // Taken before the read: a write during the read changes ctime, so the next scan reads again.
     const stats = await handle.stat();
-    if (!stats.isFile()) return { path: item.relPath, reason: 'changed-during-scan', detail: 'no longer a regular file' };
+    if (!stats.isFile()) return scanned({ path: item.relPath, reason: 'changed-during-scan', detail: 'no longer a regular file' });
     const mode = stats.mode & 0o777;
     if (stats.size > maxTextBytes) {
       // Too big to be text whatever it holds: hash it without holding it in memory.
       const { size, sha256 } = await hashInChunks(handle);
-      return { path: item.relPath, kind: 'binary', mode, size, sha256 };
+      return scanned({ path: item.relPath, kind: 'binary', mode, size, sha256 }, stats);
     }
     const bytes = await handle.readFile();
     const content = classifyContent(bytes, maxTextBytes);
-    return { path: item.relPath, kind: content.kind, mode, size: bytes.byteLength, sha256: sha256Hex(bytes) };
+    return scanned({ path: item.relPath, kind: content.kind, mode, size: bytes.byteLength, sha256: sha256Hex(bytes) }, stats);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
-      return { path: item.relPath, reason: 'changed-during-scan', detail: code };
+      return scanned({ path: item.relPath, reason: 'changed-during-scan', detail: code });
     }
-    if (code === 'EACCES' || code === 'EPERM') return { path: item.relPath, reason: 'unreadable', detail: code };
+    if (code === 'EACCES' || code === 'EPERM') return scanned({ path: item.relPath, reason: 'unreadable', detail: code });
     throw err;
   } finally {
     await handle?.close().catch(() => undefined);
@@ -210,11 +250,15 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
 
   const entries: ScannedEntry[] = [];
   await runLimited(found, concurrency, async (item) => {
-    const result = item.type === 'file' ? await scanFile(item, maxTextBytes) : await scanSymlink(rootAbs, item);
+    const result = item.type === 'file' ? await scanFile(item, maxTextBytes, options.cache) : await scanSymlink(rootAbs, item);
     if ('reason' in result) skipped.push(result);
     else entries.push(result);
   });
 
+  if (options.cache) {
+    const found = new Set(entries.map((e) => e.path));
+    for (const path of options.cache.keys()) if (!found.has(path)) options.cache.delete(path);
+  }
   entries.sort(byPath);
   skipped.sort(byPath);
   options.logger?.debug(

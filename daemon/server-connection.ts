@@ -63,6 +63,10 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   refusedReason: string | undefined;
   private socket: WebSocket | null = null;
   private readonly docs = new Map<string, FollowedDoc>();
+  /** Names of followed docs whose `unsavedSince` is set: status reads its size on every ack. */
+  private readonly unsaved = new Set<string>();
+  /** whenSynced callers, by doc: thousands wait at once during a join. */
+  private readonly syncWaiters = new Map<string, (() => void)[]>();
   private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private persistedCheck: NodeJS.Timeout | null = null;
@@ -101,8 +105,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   private askAgainWhetherPersisted(): void {
     if (this.state !== 'online') return;
     const now = Date.now();
-    for (const [docName, followed] of this.docs) {
-      if (!followed.unsavedSince || !followed.synced || now - followed.lastSentAt < PERSISTED_RECHECK_MS) continue;
+    for (const docName of this.unsaved) {
+      const followed = this.docs.get(docName)!;
+      if (!followed.synced || now - followed.lastSentAt < PERSISTED_RECHECK_MS) continue;
       this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
     }
   }
@@ -122,14 +127,14 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       lastSentAt: 0,
       onUpdate: (update, origin) => {
         if (origin === REMOTE_ORIGIN) return;
-        followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(doc));
+        this.markUnsaved(docName, followed);
         if (this.state === 'online') this.sendDoc(followed, encodeUpdate(docName, update));
       },
     };
     // Anything changed before following counts as unsaved until the server confirms it.
-    if (doc.store.clients.size > 0) followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(doc));
     doc.on('update', followed.onUpdate);
     this.docs.set(docName, followed);
+    if (doc.store.clients.size > 0) this.markUnsaved(docName, followed);
     if (this.state === 'online') this.sendDoc(followed, encodeSyncStep1(docName, doc));
   }
 
@@ -138,6 +143,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     if (!followed) return;
     followed.doc.off('update', followed.onUpdate);
     this.docs.delete(docName);
+    this.unsaved.delete(docName);
     if (this.state === 'online') this.send(encodeUnsubscribe(docName));
   }
 
@@ -149,24 +155,24 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   whenSynced(docName: string): Promise<void> {
     if (this.isSynced(docName)) return Promise.resolve();
     return new Promise((resolve) => {
-      const onSynced = (name: string) => {
-        if (name !== docName) return;
-        this.off('synced', onSynced);
-        resolve();
-      };
-      this.on('synced', onSynced);
+      const waiters = this.syncWaiters.get(docName);
+      if (waiters) waiters.push(resolve);
+      else this.syncWaiters.set(docName, [resolve]);
     });
   }
 
   /** Docs holding local changes the server has not yet confirmed as stored. */
   get unsavedCount(): number {
-    let count = 0;
-    for (const followed of this.docs.values()) if (followed.unsavedSince) count++;
-    return count;
+    return this.unsaved.size;
   }
 
   isUnsaved(docName: string): boolean {
-    return this.docs.get(docName)?.unsavedSince != null;
+    return this.unsaved.has(docName);
+  }
+
+  private markUnsaved(docName: string, followed: FollowedDoc): void {
+    followed.unsavedSince = Y.decodeStateVector(Y.encodeStateVector(followed.doc));
+    this.unsaved.add(docName);
   }
 
   private connect(): void {
@@ -269,6 +275,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       const stored = Y.decodeStateVector(frame.stateVector);
       if (followed.unsavedSince && covers(stored, followed.unsavedSince)) {
         followed.unsavedSince = null;
+        this.unsaved.delete(frame.docName);
         this.emit('persisted', frame.docName);
       }
       return;
@@ -287,6 +294,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     }
     if (sync.kind === 'step2' && !followed.synced) {
       followed.synced = true;
+      const waiters = this.syncWaiters.get(frame.docName);
+      this.syncWaiters.delete(frame.docName);
+      for (const resolve of waiters ?? []) resolve();
       this.emit('synced', frame.docName);
     }
   }
