@@ -23,7 +23,7 @@ import { GitWatch } from './git-watch.js';
 import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
-import { scanFolder } from './scan.js';
+import { runLimited, scanFolder, type ScanCache } from './scan.js';
 import { checkSymlinkTarget } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection, type ConnectionState } from './server-connection.js';
 import { applyTextChange, lineStats } from './text-diff.js';
@@ -39,6 +39,8 @@ const TRUNCATE_SETTLE_MS = 100;
 const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
+/** Files written or read at once by share and join: overlaps the file system's and the network's waits. */
+const FILE_CONCURRENCY = 16;
 
 export interface FolderSpec {
   root: string;
@@ -110,6 +112,16 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** File docs whose paths wait for the server's state (see writeWhenSynced). */
   private readonly awaitingSync = new Set<string>();
   private bases = new Map<string, Base>();
+  /** What the last scans found, so a rescan reads only files whose stat changed. */
+  private readonly scanCache: ScanCache = new Map();
+  /**
+   * File docs changed by the server since their paths were last written. A rescan writes these
+   * (and paths whose index entry differs from the base) rather than every file of the project.
+   */
+  private readonly docsToWrite = new Set<string>();
+  /** The rescan running now, if any; another asked for meanwhile runs once it ends. */
+  private reconciling: Promise<void> | null = null;
+  private reconcileAgain = false;
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
@@ -138,7 +150,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log });
     this.git = new GitWatch(spec.root, log);
     this.connection.on('state', () => this.emitStatus());
-    this.connection.on('persisted', () => this.emitStatus());
+    // Acks arrive by the thousand during a share: status is recomputed at most every 50 ms.
+    this.connection.on('persisted', () => this.scheduleStatus());
     this.connection.awareness.on('change', () => this.scheduleStatus());
     this.connection.on('synced', (docName) => this.onDocSynced(docName));
     this.connection.on('denied', (docName, reason) => this.emitEvent({ type: 'error', root: this.spec.root, message: `${docName}: ${reason}` }));
@@ -164,11 +177,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   async share(): Promise<void> {
     await this.open();
     const branch = this.git.branch;
-    const { entries, skipped } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log });
+    const { entries, skipped } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
     for (const skip of skipped) this.log.info(skip, 'not shared');
     const newEntries: [string, IndexEntry][] = [];
     let done = 0;
-    for (const scanned of entries) {
+    await runLimited(entries, FILE_CONCURRENCY, async (scanned) => {
       const id = newFileId();
       // Like git, only the executable bit travels: a teammate's umask is not imposed on others.
       const mode = scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode);
@@ -192,13 +205,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       done++;
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'upload', done, total: entries.length });
-    }
+    });
     this.index.transact(() => {
       const files = filesMap(this.index);
       for (const [path, entry] of newEntries) files.set(path, entry);
       if (branch) projectMap(this.index).set('branch', branch);
     }, LOCAL_ORIGIN);
-    await this.goLive();
+    await this.goLive({ checkEveryPath: false });
     await this.waitUntilSaved((saved, total) =>
       this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'upload', done: saved, total }),
     );
@@ -215,12 +228,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const backupDir = join(this.stateDir, 'backups', `${new Date().toISOString().replace(/[:.]/g, '-')}-${this.spec.projectName.replace(/[^A-Za-z0-9._-]/g, '_')}`);
     const entries = this.indexEntries();
     // Follow every file doc first, so their contents arrive together.
-    for (const [, entry] of entries) if (entry.kind === 'text') await this.ensureFileDoc(entry.id);
+    await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
     let done = 0;
-    for (const [path, entry] of entries) {
+    await runLimited([...entries], FILE_CONCURRENCY, async ([path, entry]) => {
       done++;
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'download', done, total: entries.size });
-      if (this.refusePath(path)) continue;
+      if (this.refusePath(path)) return;
       if (entry.kind === 'text') await this.connection.whenSynced(fileDocName(entry.id));
       const wanted = await this.projectBytes(entry);
       const disk = await this.readDisk(path);
@@ -228,7 +241,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         this.setBase(path, this.baseFor(entry, wanted));
         if (disk.kind === 'file' && disk.mode !== entry.mode) await writeFileAtomic(this.spec.root, path, disk.bytes, { mode: entry.mode });
         report.kept++;
-        continue;
+        return;
       }
       if (disk && disk.kind === 'file') {
         if (options.keepLocal && entry.kind === 'text') {
@@ -236,7 +249,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
           this.setBase(path, this.baseFor(entry, wanted));
           await this.applyDiskChange(path);
           report.pushed++;
-          continue;
+          return;
         }
         const backup = join(backupDir, path);
         await mkdir(dirname(backup), { recursive: true });
@@ -245,9 +258,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       await this.writeEntry(path, entry, wanted);
       report.written++;
-    }
+    });
+    report.replaced.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     // Files only this folder has are shared, so both sides end identical and nothing is lost.
-    const { entries: local } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log });
+    const { entries: local } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
     const files = filesMap(this.index);
     for (const scanned of local) {
       if (files.has(scanned.path)) continue;
@@ -257,19 +271,23 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (!projectMap(this.index).get('branch') && this.git.branch) {
       this.index.transact(() => projectMap(this.index).set('branch', this.git.branch), LOCAL_ORIGIN);
     }
-    await this.goLive();
+    await this.goLive({ checkEveryPath: false });
     return report;
   }
 
   /** The daemon restarted: local state is loaded, edits made meanwhile are found and synced. */
   async resume(): Promise<void> {
     await this.open();
-    for (const [, entry] of this.indexEntries()) if (entry.kind === 'text') await this.ensureFileDoc(entry.id);
-    await this.goLive();
+    await Promise.all([...this.indexEntries().values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
+    // Remote changes stored here before a crash may never have reached the disk: look at all.
+    await this.goLive({ checkEveryPath: true });
   }
 
-  /** Connects, follows every doc, watches the disk, reconciles what changed meanwhile. */
-  private async goLive(): Promise<void> {
+  /**
+   * Connects, follows every doc, watches the disk, reconciles what changed meanwhile.
+   * `checkEveryPath`: compare every path with its doc, not only the paths known to differ.
+   */
+  private async goLive({ checkEveryPath }: { checkEveryPath: boolean }): Promise<void> {
     this.live = true;
     this.mirroring = true;
     this.connection.follow(INDEX_DOC, this.index);
@@ -298,7 +316,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     });
     this.watcher.on('error', (err) => this.log.warn({ err }, 'watcher error'));
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
-    await this.reconcile();
+    await this.reconcile({ checkEveryPath });
     this.rescanTimer = setInterval(() => void this.reconcile(), RESCAN_INTERVAL_MS);
     this.rescanTimer.unref();
     this.setPresence();
@@ -424,9 +442,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
 
     if (base && entry && base.id === entry.id && base.sha256 === disk.sha256) {
-      // Our own write echoing back, a touch, or a chmod.
-      if (entry.mode !== disk.mode) {
-        this.index.transact(() => files.set(path, { ...entry, mode: disk.mode }), LOCAL_ORIGIN);
+      // Our own write echoing back, a touch, or a chmod here. Only a mode that differs from the
+      // base was changed here; one that differs only from the entry is a teammate's chmod not
+      // written yet (writePath is queued for it), and must not be reverted.
+      if (disk.mode !== base.mode) {
+        if (entry.mode !== disk.mode) this.index.transact(() => files.set(path, { ...entry, mode: disk.mode }), LOCAL_ORIGIN);
         this.setBase(path, { ...base, mode: disk.mode });
       }
       return;
@@ -438,7 +458,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       if (renamed) {
         this.index.transact(() => {
           files.delete(renamed.path);
-          files.set(path, { ...renamed.entry, mode: disk.mode });
+          files.set(path, { ...renamed.entry, mode: modeToShare(disk.mode, renamed.base, renamed.entry) });
         }, LOCAL_ORIGIN);
         this.deleteBase(renamed.path);
         this.setBase(path, { ...renamed.base, mode: disk.mode });
@@ -478,7 +498,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       // The doc may hold remote edits not yet written here: merge, so neither is lost.
       const merged = inDoc === baseText ? content.text : mergeText(baseText, content.text, inDoc);
       doc.transact(() => applyTextChange(ytext, inDoc, merged), LOCAL_ORIGIN);
-      if (entry.mode !== disk.mode) this.index.transact(() => files.set(path, { ...entry, mode: disk.mode }), LOCAL_ORIGIN);
+      const mode = modeToShare(disk.mode, base, entry);
+      if (entry.mode !== mode) this.index.transact(() => files.set(path, { ...entry, mode }), LOCAL_ORIGIN);
       if (merged !== content.text) {
         await writeFileAtomic(this.spec.root, path, Buffer.from(merged, 'utf8'), { mode: disk.mode });
       }
@@ -489,14 +510,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
     // Binary content, or a change of kind: the entry is replaced (a new id for a new kind).
     const id = entry.kind === content.kind ? entry.id : newFileId();
+    const mode = modeToShare(disk.mode, base, entry);
     if (content.kind === 'text') {
       await this.createFileDoc(id, content.text);
-      this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
+      this.index.transact(() => files.set(path, { id, kind: 'text', mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
       this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
     } else {
       await this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes);
       this.index.transact(
-        () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
+        () => files.set(path, { id, kind: 'binary', mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
         LOCAL_ORIGIN,
       );
       this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
@@ -679,7 +701,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private registerFileDoc(id: string, doc: Y.Doc): Y.Doc {
     this.fileDocs.set(id, doc);
     doc.on('update', (_update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE_ORIGIN || !this.mirroring) return;
+      if (origin !== REMOTE_ORIGIN) return;
+      this.docsToWrite.add(id);
+      if (!this.mirroring) return;
       for (const path of this.pathsOfFileId(id)) this.enqueue(path, () => this.writePath(path));
     });
     if (this.live) this.connection.follow(fileDocName(id), doc);
@@ -766,6 +790,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       const bytes = Buffer.from(text, 'utf8');
       const sha256 = sha256Hex(bytes);
+      this.docsToWrite.delete(entry.id);
       if (disk && disk.kind === 'file' && disk.sha256 === sha256 && disk.mode === entry.mode) {
         this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
         return;
@@ -776,11 +801,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.emitActivity('remote', base ? 'edited' : 'created', path, lineStats(before, text));
       return;
     }
-    const wanted = await this.projectBytes(entry);
-    if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256 && (disk.kind !== 'file' || disk.mode === entry.mode)) {
-      this.setBase(path, this.baseFor(entry, wanted));
+    // The entry names its bytes by hash: a disk that holds them needs no download.
+    const wantedSha256 = entry.kind === 'symlink' ? sha256Hex(Buffer.from(entry.target ?? '', 'utf8')) : entry.sha256!;
+    if (disk && disk.kind !== 'dir' && disk.sha256 === wantedSha256 && (disk.kind !== 'file' || disk.mode === entry.mode)) {
+      this.setBase(path, this.baseFor(entry, { sha256: wantedSha256 }));
       return;
     }
+    const wanted = await this.projectBytes(entry);
     await this.writeEntry(path, entry, wanted);
     this.emitActivity('remote', base ? 'edited' : 'created', path);
   }
@@ -829,17 +856,36 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * Compares the whole folder with the bases and the index: catches what the watcher missed,
    * edits made while offline or stopped, and remote changes not yet written.
    */
-  async reconcile(): Promise<void> {
+  async reconcile(options: { checkEveryPath?: boolean } = {}): Promise<void> {
+    if (this.reconciling) {
+      // One at a time; a request made meanwhile may have seen something the running one missed.
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    this.reconciling = this.reconcileOnce(options.checkEveryPath ?? false).finally(() => {
+      this.reconciling = null;
+      if (this.reconcileAgain && !this.stopped) {
+        this.reconcileAgain = false;
+        void this.reconcile();
+      }
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(checkEveryPath: boolean): Promise<void> {
     if (this.stopped || this.pausedReason) return;
-    const { entries } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log });
+    const { entries } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
     const onDisk = new Map(entries.map((e) => [e.path, e]));
     const files = filesMap(this.index);
     const work: Promise<void>[] = [];
     for (const scanned of entries) {
       const base = this.bases.get(scanned.path);
-      if (!base || base.sha256 !== scanned.sha256 || base.mode !== (scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode)) || !files.has(scanned.path)) {
+      if (base && !files.has(scanned.path)) {
+        // Deleted from the project since it was last here: removed, or kept if changed here.
+        work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
+      } else if (!base || base.sha256 !== scanned.sha256 || base.mode !== (scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode))) {
         work.push(this.enqueue(scanned.path, () => this.applyDiskChange(scanned.path)));
-      } else {
+      } else if (checkEveryPath || this.diskBehindProject(scanned.path, base)) {
         work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
       }
     }
@@ -851,6 +897,16 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     await Promise.all(work);
     this.splitSharedIds([...files.keys()]);
+  }
+
+  /** The disk holds `base` at `path`: does the project hold something else there? */
+  private diskBehindProject(path: string, base: Base): boolean {
+    const entry = parseIndexEntry(filesMap(this.index).get(path));
+    if (!entry) return true;
+    if (entry.id !== base.id || entry.kind !== base.kind || entry.mode !== base.mode) return true;
+    if (entry.kind === 'text') return this.docsToWrite.has(entry.id);
+    if (entry.kind === 'binary') return entry.sha256 !== base.sha256;
+    return entry.target !== base.target;
   }
 
   private offBranch(): boolean {
@@ -992,7 +1048,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   private setBase(path: string, base: Base): void {
+    const known = this.bases.get(path);
     this.bases.set(path, base);
+    // Rescans confirm thousands of unchanged bases: only a change is written.
+    if (known && sameBase(known, base)) return;
     void this.store.setBase(path, base);
   }
 
@@ -1053,6 +1112,18 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.connection.stop();
     await this.store?.close();
   }
+}
+
+/**
+ * The mode a disk change carries to the project: the disk's when it was changed here, else the
+ * project's (a teammate's chmod may not be written here yet; sharing the disk's would undo it).
+ */
+function modeToShare(diskMode: number, base: Base | undefined, entry: IndexEntry): number {
+  return base && diskMode === base.mode ? entry.mode : diskMode;
+}
+
+function sameBase(a: Base, b: Base): boolean {
+  return a.id === b.id && a.kind === b.kind && a.mode === b.mode && a.sha256 === b.sha256 && a.target === b.target && (a.text === undefined) === (b.text === undefined);
 }
 
 function colorOf(name: string): string {
