@@ -273,7 +273,9 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('codeshare daemon stop'))
     .action(async (options) => {
       const { daemonStop } = await import('./commands/daemon.js');
-      emit(await daemonStop(), options.json, (r) => [r.stopped ? 'Daemon stopped.' : 'The daemon was not running.']);
+      emit(await daemonStop(), options.json, (r) => [
+        !r.stopped ? 'The daemon was not running.' : r.killed ? 'The daemon did not stop within 30 s and was killed.' : 'Daemon stopped.',
+      ]);
     });
   daemon
     .command('status')

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LOG_NAME } from '../../daemon/control-protocol.js';
@@ -15,15 +14,36 @@ export async function daemonStart(): Promise<{ running: true; pid: number; start
   }
 }
 
-export async function daemonStop(): Promise<{ stopped: boolean }> {
+/** How long a stopping daemon may take to store what it holds before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Stops the daemon and returns once its process is gone, not merely once it said it would
+ * stop: a daemon still writing its local store would otherwise outlive the command, and a
+ * `daemon start` right after would find two. One that does not exit in time is killed (its
+ * folders' unsent edits are still on disk and are found at the next start).
+ */
+export async function daemonStop(): Promise<{ stopped: boolean; pid?: number; killed?: boolean }> {
   const client = await runningDaemon();
   if (!client) return { stopped: false };
+  const { pid } = await callDaemon(() => client.call('ping', {}));
   await callDaemon(() => client.call('stop', {}));
   client.close();
-  // The daemon removes its socket as it exits.
-  const socket = join(stateDir(), 'daemon.sock');
-  for (let i = 0; i < 100 && existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  return { stopped: true };
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!isAlive(pid)) return { stopped: true, pid };
+  process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  return { stopped: true, pid, killed: true };
 }
 
 export async function daemonStatus(): Promise<{ running: boolean; pid: number | null; startedAt: string | null }> {
