@@ -2,10 +2,10 @@
 // template database, which every test clones instead of initialising its own.
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../db/open.js';
+import { DATABASE_TMP_DIR } from './tmp.js';
 import { POSTGRES_TEMPLATE_DB, adminQuery, adminRows, postgresUrl } from './storage.js';
 
 async function migrationsHash(): Promise<string> {
@@ -24,7 +24,13 @@ async function exists(path: string): Promise<boolean> {
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Keyed by the migrations' content, so a stale template is never reused.
-  const templateDir = join(tmpdir(), `codeshare-pglite-template-${await migrationsHash()}`);
+  const templateDir = join(DATABASE_TMP_DIR, `codeshare-pglite-template-${await migrationsHash()}`);
+  // Templates of other migration sets would only take memory (tmpfs).
+  for (const name of await readdir(DATABASE_TMP_DIR)) {
+    if (name.startsWith('codeshare-pglite-template-') && join(DATABASE_TMP_DIR, name) !== templateDir) {
+      await rm(join(DATABASE_TMP_DIR, name), { recursive: true, force: true });
+    }
+  }
   if (!(await exists(join(templateDir, 'PG_VERSION')))) {
     await rm(templateDir, { recursive: true, force: true });
     const opened = await openDatabase({ dataDir: templateDir });

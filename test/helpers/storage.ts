@@ -2,7 +2,6 @@
 // migrated template is made per run (global-setup.ts) and each test copies its folder; on
 // PostgreSQL each test gets a new database cloned from a migrated template database.
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -10,6 +9,7 @@ import { inject } from 'vitest';
 import type { Kysely } from 'kysely';
 import { openDatabase, type StorageKind } from '../../db/open.js';
 import type { Database } from '../../db/schema.js';
+import { DATABASE_TMP_DIR } from './tmp.js';
 
 export const STORAGE_KINDS: StorageKind[] = ['pglite', 'postgres'];
 export const POSTGRES_ADMIN_URL = process.env.CODESHARE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -52,7 +52,7 @@ export interface TestStorage {
 
 /** A fresh, migrated, empty storage of the given kind, not opened. */
 export async function createTestStorage(kind: StorageKind): Promise<TestStorage> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'codeshare-data-'));
+  const dataDir = await mkdtemp(join(DATABASE_TMP_DIR, 'codeshare-data-'));
   if (kind === 'pglite') {
     await cp(pgliteTemplateDir(), join(dataDir, 'pglite'), { recursive: true });
     return { kind, dataDir, dispose: () => rm(dataDir, { recursive: true, force: true }) };
