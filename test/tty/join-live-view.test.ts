@@ -8,12 +8,13 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const CLI = join(import.meta.dirname, '../../bin/codeshare.js');
 
-async function eventually<T>(check: () => Promise<T | false | null | undefined>, what: string, ms = 15_000): Promise<T> {
+/** Generous: the first join starts bob's daemon, which on a loaded CI machine takes a while. */
+async function eventually<T>(check: () => Promise<T | false | null | undefined>, what: string, ms = 60_000, lastSeen?: () => Promise<string>): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastSeen ? `; the terminal showed:\n${await lastSeen()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -46,14 +47,14 @@ describe('codeshare join on a terminal', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('renders the live view, shows a teammate edit in the feed, and q detaches while syncing goes on', async () => {
+  it('renders the live view, shows a teammate edit in the feed, and q detaches while syncing goes on', { timeout: 240_000 }, async () => {
     const command = `CODESHARE_HOME=${home('bob')} node ${CLI} join alice/tty ${join(work, 'B')}; echo DETACHED; sleep 120`;
     await tmux(['new-session', '-d', '-s', 'join', '-x', '120', '-y', '40', command]);
 
     const first = await eventually(async () => {
       const text = await screen();
       return text.includes('● synced') && text.includes('alice/tty') ? text : false;
-    }, 'the live view to show synced');
+    }, 'the live view to show synced', undefined, screen);
     expect(first).toContain('Teammates join with: codeshare join');
     expect(first).toContain('q detach');
 
@@ -61,7 +62,7 @@ describe('codeshare join on a terminal', () => {
     const edited = await eventually(async () => {
       const text = await screen();
       return /edited README\.md \(\+1 -1\)/.test(text) ? text : false;
-    }, 'the edit to show in the feed');
+    }, 'the edit to show in the feed', undefined, screen);
     expect(edited).toMatch(/alice edited README\.md|a teammate edited README\.md/);
     expect(await readFile(join(work, 'B', 'README.md'), 'utf8')).toBe('hello from alice\n');
 
