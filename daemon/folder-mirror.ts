@@ -26,7 +26,7 @@ import { ProjectApi } from './project-api.js';
 import { runLimited, scanFolder, type ScanCache } from './scan.js';
 import { checkSymlinkTarget } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection, type ConnectionState } from './server-connection.js';
-import { applyTextChange, lineStats } from './text-diff.js';
+import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 
 /** Origin of changes this daemon made from the disk. */

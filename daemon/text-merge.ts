@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { applyTextChange } from './text-diff.js';
+import { applyTextChange } from '../common/text-diff.js';
 
 /**
  * Three-way merge of two edits of the same base text, with Yjs as the merge engine: both edits

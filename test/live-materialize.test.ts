@@ -144,6 +144,61 @@ describe('materialised files, REST writes and presence', () => {
     ]);
   });
 
+  it('counts lines per edit from the text in memory or read back, and writes a file whose text came before its entry', async () => {
+    const projectId = await newProject('lines');
+    const a = await connect(projectId, alice.token);
+    const index = a.subscribe('index').getMap<IndexEntry>('files');
+    const materialize = () => server.app.live.materializer.flushAll();
+    const content = (path: string) => fetchText(alice.token, 'GET', `/api/projects/${projectId}/files/content?path=${encodeURIComponent(path)}`);
+    const lastEdit = async () => {
+      const items = (await apiClient(server.url, alice.token)('GET', `/api/projects/${projectId}/activity`)).body.items as any[];
+      const edit = items.sort((x, y) => y.id - x.id).find((item) => item.action === 'edited');
+      return edit && [edit.linesAdded, edit.linesRemoved];
+    };
+
+    // The text is stored in one run, its index entry arrives in a later one.
+    const late = a.subscribe('file:late1').getText('content');
+    late.insert(0, 'one\ntwo\n');
+    await a.untilPersisted('file:late1');
+    await materialize();
+    index.set('late.txt', entry('late1', 'one\ntwo\n'));
+    await a.untilPersisted('index');
+    await materialize();
+    expect(await content('late.txt')).toMatchObject({ status: 200, text: 'one\ntwo\n' });
+
+    const lines = Array.from({ length: 2000 }, (_, n) => `line ${n}\n`);
+    const text = a.subscribe('file:big1').getText('content');
+    text.insert(0, lines.join(''));
+    index.set('big.txt', entry('big1', text.toString()));
+    await a.untilPersisted('file:big1');
+    await a.untilPersisted('index');
+    await materialize();
+
+    // Previous text from memory: one line replaced, two inserted further down.
+    a.doc('file:big1').transact(() => {
+      const at = (n: number) => lines.slice(0, n).join('').length;
+      text.insert(at(1500), 'new a\nnew b\n');
+      text.delete(at(1000), lines[1000]!.length);
+      text.insert(at(1000), 'changed\n');
+    });
+    await a.untilPersisted('file:big1');
+    await materialize();
+    expect(await lastEdit()).toEqual([3, 1]);
+
+    // Previous text forgotten (as after the room unloaded): read back from project_files.
+    await server.app.live.registry.withRoom(projectId, 'file:big1', (room) => {
+      room.materialized = null;
+    });
+    const before = text.toString();
+    text.delete(0, lines[0]!.length + lines[1]!.length);
+    // A deletion leaves the state vector as it was: untilPersisted cannot tell when it landed.
+    await eventually(async () => {
+      await materialize();
+      expect(await lastEdit()).toEqual([0, 2]);
+    }, WITHIN_A_SECOND);
+    expect(await content('big.txt')).toMatchObject({ status: 200, text: before.slice(lines[0]!.length + lines[1]!.length) });
+  });
+
   it('writes text over PUT into the live doc, creates a new path, and refuses a viewer', async () => {
     const projectId = await newProject('put-text');
     const a = await connect(projectId, alice.token);

@@ -1,9 +1,14 @@
 // Durable Yjs state: a snapshot per doc plus an append-only update log. Appends are what
 // `persisted` acknowledges; compaction folds the log into the snapshot without ever holding
 // less than what was acknowledged.
+//
+// Loads and appends are grouped across docs (see TickBatcher): a daemon sharing 5,000 files
+// opens and writes them all at once, and one statement per doc would be 15,000 round trips.
 import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '../../db/schema.js';
+import { roomKey } from './room.js';
+import { TickBatcher, type BatchItem } from './tick-batcher.js';
 
 export interface StoredDoc {
   /** Snapshot and log merged into one update; null for a doc never written. */
@@ -15,31 +20,106 @@ export interface StoredDoc {
   lastSeq: number;
 }
 
+export interface LogEntry {
+  update: Uint8Array;
+  userId: string | null;
+}
+
+interface LoadRequest {
+  projectId: string;
+  docName: string;
+}
+
+interface AppendRequest extends LoadRequest {
+  updates: LogEntry[];
+}
+
+/** Docs per load query: keeps the `in (...)` list and the result set modest. */
+const LOAD_BATCH_DOCS = 500;
+/** Bytes per append statement; each row counts as at least ROW_WEIGHT of them. */
+const APPEND_BATCH_BYTES = 8 * 1024 * 1024;
+/** So a statement holds at most 4,096 rows (PostgreSQL takes 65,535 parameters; 4 a row). */
+const ROW_WEIGHT = APPEND_BATCH_BYTES / 4096;
+
 export class DocStore {
+  private readonly loads = new TickBatcher<LoadRequest, StoredDoc>((batch) => this.loadBatch(batch), {
+    maxWeight: LOAD_BATCH_DOCS,
+    weigh: () => 1,
+  });
+  // One request per doc a batch: a doc's next append waits for its previous one to commit,
+  // so its rows keep their order in the log.
+  private readonly appends = new TickBatcher<AppendRequest, number>((batch) => this.appendBatch(batch), {
+    maxWeight: APPEND_BATCH_BYTES,
+    weigh: (request) => request.updates.reduce((sum, u) => sum + Math.max(u.update.byteLength, ROW_WEIGHT), 0),
+    key: (request) => roomKey(request.projectId, request.docName),
+  });
+
   constructor(private readonly db: Kysely<Database>) {}
 
-  async load(projectId: string, docName: string): Promise<StoredDoc> {
-    const snapshot = await this.db
+  /** The stored state of a doc; loads requested together are answered by one query. */
+  load(projectId: string, docName: string): Promise<StoredDoc> {
+    return this.loads.submit({ projectId, docName });
+  }
+
+  /**
+   * Appends updates in order and resolves with the highest sequence number once committed.
+   * Appends of many docs requested together go into one statement, so they commit together.
+   */
+  append(projectId: string, docName: string, updates: LogEntry[]): Promise<number> {
+    return this.appends.submit({ projectId, docName, updates });
+  }
+
+  private async loadBatch(batch: BatchItem<LoadRequest, StoredDoc>[]): Promise<void> {
+    const byProject = new Map<string, BatchItem<LoadRequest, StoredDoc>[]>();
+    for (const item of batch) {
+      const items = byProject.get(item.request.projectId) ?? [];
+      items.push(item);
+      byProject.set(item.request.projectId, items);
+    }
+    for (const [projectId, items] of byProject) {
+      let rows: { doc_name: string; seq: number; data: Uint8Array; is_log: boolean }[];
+      try {
+        rows = await this.readStored(projectId, [...new Set(items.map((item) => item.request.docName))]);
+      } catch (err) {
+        for (const item of items) item.reject(err);
+        continue;
+      }
+      const rowsByDoc = new Map<string, typeof rows>();
+      for (const row of rows) {
+        const docRows = rowsByDoc.get(row.doc_name) ?? [];
+        docRows.push(row);
+        rowsByDoc.set(row.doc_name, docRows);
+      }
+      for (const item of items) {
+        try {
+          item.resolve(storedDoc(rowsByDoc.get(item.request.docName) ?? []));
+        } catch (err) {
+          // One unreadable doc fails its own load, not its neighbours'.
+          item.reject(err);
+        }
+      }
+    }
+  }
+
+  /**
+   * Snapshot and log rows of some docs of a project, in one statement: it reads one snapshot
+   * of the database, so a compaction committing meanwhile is seen wholly or not at all.
+   */
+  private async readStored(projectId: string, docNames: string[]) {
+    const snapshots = this.db
       .selectFrom('doc_snapshots')
-      .select(['state', 'upto_seq'])
+      .select(['doc_name', 'upto_seq as seq', 'state as data', sql<boolean>`false`.as('is_log')])
       .where('project_id', '=', projectId)
-      .where('doc_name', '=', docName)
-      .executeTakeFirst();
-    const log = await this.db
-      .selectFrom('doc_updates')
-      .select(['seq', 'update'])
-      .where('project_id', '=', projectId)
-      .where('doc_name', '=', docName)
-      .where('seq', '>', snapshot?.upto_seq ?? 0)
-      .orderBy('seq')
-      .execute();
-    const parts = [...(snapshot ? [snapshot.state] : []), ...log.map((row) => row.update)];
-    return {
-      update: parts.length === 0 ? null : parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts),
-      logCount: log.length,
-      logBytes: log.reduce((sum, row) => sum + row.update.byteLength, 0),
-      lastSeq: log.at(-1)?.seq ?? snapshot?.upto_seq ?? 0,
-    };
+      .where('doc_name', 'in', docNames);
+    const log = this.db
+      .selectFrom('doc_updates as u')
+      .leftJoin('doc_snapshots as s', (join) => join.onRef('s.project_id', '=', 'u.project_id').onRef('s.doc_name', '=', 'u.doc_name'))
+      .select(['u.doc_name', 'u.seq', 'u.update as data', sql<boolean>`true`.as('is_log')])
+      .where('u.project_id', '=', projectId)
+      .where('u.doc_name', 'in', docNames)
+      .where('u.seq', '>', (eb) => eb.fn.coalesce('s.upto_seq', eb.lit(0)));
+    // A snapshot's seq is below every log row after it: ordering by seq puts it first.
+    return snapshots.unionAll(log).orderBy('seq').execute();
   }
 
   /** Log rows after `seq`, for a room that missed a fan-out message. */
@@ -54,14 +134,34 @@ export class DocStore {
       .execute();
   }
 
-  /** Appends updates in order, in one statement; resolves once committed. */
-  async append(projectId: string, docName: string, updates: { update: Uint8Array; userId: string | null }[]): Promise<number> {
-    const rows = await this.db
-      .insertInto('doc_updates')
-      .values(updates.map((u) => ({ project_id: projectId, doc_name: docName, update: u.update, user_id: u.userId })))
-      .returning('seq')
-      .execute();
-    return Math.max(...rows.map((r) => r.seq));
+  private async appendBatch(batch: BatchItem<AppendRequest, number>[]): Promise<void> {
+    try {
+      await this.insertRows(batch);
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      // One doc's bad row (its project just deleted, say) must not fail every doc that
+      // happened to share its statement: each goes again on its own.
+      for (const item of batch) {
+        await this.insertRows([item]).catch((itemErr: unknown) => item.reject(itemErr));
+      }
+    }
+  }
+
+  /** One statement for every row of the batch; resolves each request with its highest seq. */
+  private async insertRows(batch: BatchItem<AppendRequest, number>[]): Promise<void> {
+    const values = batch.flatMap(({ request }) =>
+      request.updates.map((u) => ({ project_id: request.projectId, doc_name: request.docName, update: u.update, user_id: u.userId })),
+    );
+    const rows = await this.db.insertInto('doc_updates').values(values).returning(['seq', 'project_id', 'doc_name']).execute();
+    const highest = new Map<string, number>();
+    for (const row of rows) {
+      const key = roomKey(row.project_id, row.doc_name);
+      highest.set(key, Math.max(highest.get(key) ?? 0, row.seq));
+    }
+    for (const item of batch) item.resolve(highest.get(roomKey(item.request.projectId, item.request.docName)) ?? 0);
   }
 
   /**
@@ -114,4 +214,16 @@ export class DocStore {
         .execute();
     });
   }
+}
+
+function storedDoc(rows: { seq: number; data: Uint8Array; is_log: boolean }[]): StoredDoc {
+  const log = rows.filter((row) => row.is_log);
+  const snapshot = rows.find((row) => !row.is_log);
+  const parts = rows.map((row) => row.data);
+  return {
+    update: parts.length === 0 ? null : parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts),
+    logCount: log.length,
+    logBytes: log.reduce((sum, row) => sum + row.data.byteLength, 0),
+    lastSeq: log.at(-1)?.seq ?? snapshot?.seq ?? 0,
+  };
 }

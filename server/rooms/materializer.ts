@@ -1,14 +1,20 @@
 // Keeps project_files and file_activities in step with the Yjs docs, so REST, CI and SQL
 // read files without Yjs. Changes are gathered per project and written within a second of
 // the last edit (debounced, with a ceiling so a steady stream of edits still lands).
+//
+// A run must not stall the event loop (relays wait meanwhile; on PGlite the queries run on it
+// too), so it does O(size of what changed) work, not O(project) or O(file): while the index
+// is unchanged only the rows of the edited files are read; the previous text of an edited
+// file is kept on its room rather than read back from the database; and line counts diff only
+// the lines between the common prefix and suffix.
 import { createHash } from 'node:crypto';
-import { diffLines } from 'diff';
 import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { sql, type Insertable } from 'kysely';
 import type { Database, FileAction, FileKind, ProjectFilesTable } from '../../db/schema.js';
 import { contentText, filesMap, parseIndexEntry, type IndexEntry } from '../../common/index-entry.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../../common/protocol.js';
+import { lineStats } from '../../common/text-diff.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
 
@@ -17,6 +23,8 @@ interface PendingProject {
   firstChangeAt: number;
   /** Files whose content changed, with who changed them last. */
   dirtyFiles: Map<string, string | null>;
+  /** Whether the index changed: renames, deletions and new files come only from it. */
+  indexChanged: boolean;
   indexChangedBy: string | null;
 }
 
@@ -60,12 +68,15 @@ export class FileMaterializer {
   private markChanged(room: Room, userId: string | null): void {
     let pending = this.projects.get(room.projectId);
     if (!pending) {
-      pending = { timer: null, firstChangeAt: Date.now(), dirtyFiles: new Map(), indexChangedBy: null };
+      pending = { timer: null, firstChangeAt: Date.now(), dirtyFiles: new Map(), indexChanged: false, indexChangedBy: null };
       this.projects.set(room.projectId, pending);
     }
     const fileId = fileIdOfDoc(room.docName);
     if (fileId) pending.dirtyFiles.set(fileId, userId);
-    else if (room.docName === INDEX_DOC) pending.indexChangedBy = userId;
+    else if (room.docName === INDEX_DOC) {
+      pending.indexChanged = true;
+      pending.indexChangedBy = userId;
+    }
     if (pending.timer) clearTimeout(pending.timer);
     const wait = Math.max(0, Math.min(this.timing.debounceMs, pending.firstChangeAt + this.timing.maxDelayMs - Date.now()));
     pending.timer = setTimeout(() => void this.run(room.projectId), wait);
@@ -93,9 +104,22 @@ export class FileMaterializer {
     await Promise.all([...projectIds].map((projectId) => this.run(projectId)));
   }
 
+  /** Stored rows (without content) of a project, or of some of its files. */
+  private async readRows(projectId: string, fileIds?: string[]) {
+    const query = this.db
+      .selectFrom('project_files')
+      .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'size'])
+      .where('project_id', '=', projectId);
+    if (!fileIds) return query.execute();
+    const rows = [];
+    for (let i = 0; i < fileIds.length; i += 500) rows.push(...(await query.where('file_id', 'in', fileIds.slice(i, i + 500)).execute()));
+    return rows;
+  }
+
   /** Stored content of some files, for line counts. */
   private async readContent(projectId: string, fileIds: string[]): Promise<Map<string, string | null>> {
     const content = new Map<string, string | null>();
+    if (fileIds.length === 0) return content;
     for (let i = 0; i < fileIds.length; i += 500) {
       const rows = await this.db
         .selectFrom('project_files')
@@ -109,20 +133,47 @@ export class FileMaterializer {
   }
 
   private async materialize(projectId: string, pending: PendingProject): Promise<void> {
-    const entries = await this.registry.withRoom(projectId, INDEX_DOC, (room) => readIndex(room, this.log));
-    // Content is read only for the files whose text changed (for line counts), never for the
-    // whole project: a one-line edit in a 5,000-file project reads one file, not all of them.
-    const rows = await this.db
-      .selectFrom('project_files')
-      .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'size'])
-      .where('project_id', '=', projectId)
-      .execute();
-    const previousContent = await this.readContent(projectId, [...pending.dirtyFiles.keys()]);
-    const rowsById = new Map(rows.map((row) => [row.file_id, { ...row, content: previousContent.get(row.file_id) ?? null }]));
+    // Without an index change no file was added, renamed or removed: only the edited files'
+    // entries and rows matter, so a one-line edit in a 5,000-file project reads one row, not 5,000.
+    const fullScan = pending.indexChanged;
+    const dirtyIds = [...pending.dirtyFiles.keys()];
+    const entries = await this.registry.withRoom(projectId, INDEX_DOC, (room) =>
+      readIndex(room, this.log, fullScan ? null : new Set(dirtyIds)),
+    );
+    const rows = fullScan ? await this.readRows(projectId) : await this.readRows(projectId, dirtyIds);
+    const rowsById = new Map(rows.map((row) => [row.file_id, row]));
+
+    // The text of each file to write (edited, new to project_files, or newly text) now, and as
+    // last written: kept on its room, so read back from the database only after the room was
+    // unloaded or another instance wrote it.
+    const texts = new Map<string, { now: string; previous: string | null; room: Room }>();
+    const edited = [...entries.values()].filter((entry) => {
+      const row = rowsById.get(entry.id);
+      return entry.kind === 'text' && (pending.dirtyFiles.has(entry.id) || !row || row.kind !== 'text');
+    });
+    // Acquired a chunk at a time, so docs that must be loaded are loaded together (one query).
+    for (let i = 0; i < edited.length; i += 256) {
+      await Promise.all(
+        edited.slice(i, i + 256).map((entry) =>
+          this.registry.withRoom(projectId, fileDocName(entry.id), (room) => {
+            const row = rowsById.get(entry.id);
+            const written = room.materialized;
+            const previous = row && written && written.sha256 === row.sha256 ? written.text : null;
+            texts.set(entry.id, { now: contentText(room.doc).toString(), previous, room });
+          }),
+        ),
+      );
+    }
+    const unknownPrevious = [...texts].filter(([id, text]) => text.previous === null && rowsById.get(id)?.kind === 'text').map(([id]) => id);
+    for (const [id, content] of await this.readContent(projectId, unknownPrevious)) {
+      const text = texts.get(id);
+      if (text) text.previous = content;
+    }
     const upserts: Insertable<ProjectFilesTable>[] = [];
     const activities: ActivityRow[] = [];
     const indexUser = pending.indexChangedBy;
     const now = new Date();
+    const written: { fileId: string; sha256: string; text: string }[] = [];
 
     for (const [path, entry] of entries) {
       const row = rowsById.get(entry.id);
@@ -137,10 +188,11 @@ export class FileMaterializer {
           sha256 = row.sha256;
           size = row.size;
         } else {
-          content = await this.registry.withRoom(projectId, fileDocName(entry.id), (room) => contentText(room.doc).toString());
+          content = texts.get(entry.id)!.now;
           const bytes = Buffer.from(content, 'utf8');
           size = bytes.byteLength;
           sha256 = createHash('sha256').update(bytes).digest('hex');
+          written.push({ fileId: entry.id, sha256, text: content });
         }
       }
       const base = { project_id: projectId, file_id: entry.id, path, user_id: editedBy };
@@ -151,7 +203,7 @@ export class FileMaterializer {
           activities.push({ ...base, user_id: indexUser, old_path: row.path, action: 'renamed', lines_added: 0, lines_removed: 0 });
         }
         if (row.sha256 !== sha256 || row.kind !== entry.kind) {
-          const stats = lineStats(row.content ?? '', content ?? '');
+          const stats = lineStats(texts.get(entry.id)?.previous ?? '', content ?? '');
           activities.push({ ...base, old_path: null, action: 'edited', lines_added: stats.added, lines_removed: stats.removed });
         }
       }
@@ -172,10 +224,11 @@ export class FileMaterializer {
         });
       }
     }
-    const removed = [...rowsById.values()];
+    // Rows left over are files no longer in the index; only a full scan can tell.
+    const removed = fullScan ? [...rowsById.values()] : [];
     const removedContent = await this.readContent(
       projectId,
-      removed.filter((row) => row.kind === 'text' && row.content === null).map((row) => row.file_id),
+      removed.filter((row) => row.kind === 'text').map((row) => row.file_id),
     );
     for (const row of removed) {
       activities.push({
@@ -186,10 +239,20 @@ export class FileMaterializer {
         action: 'deleted',
         user_id: indexUser,
         lines_added: 0,
-        lines_removed: countLines(row.content ?? removedContent.get(row.file_id) ?? null),
+        lines_removed: countLines(removedContent.get(row.file_id) ?? null),
       });
     }
-    if (upserts.length === 0 && removed.length === 0 && activities.length === 0) return;
+    // Once stored, this is the text the next run of each file diffs against.
+    const remember = () => {
+      for (const { fileId, sha256, text } of written) {
+        const room = texts.get(fileId)?.room;
+        if (room && room.state !== 'unloaded') room.materialized = { sha256, text };
+      }
+    };
+    if (upserts.length === 0 && removed.length === 0 && activities.length === 0) {
+      remember();
+      return;
+    }
 
     await this.db.transaction().execute(async (trx) => {
       if (removed.length > 0) {
@@ -227,14 +290,20 @@ export class FileMaterializer {
         await trx.insertInto('file_activities').values(activities.slice(i, i + 500)).execute();
       }
     });
+    remember();
   }
 }
 
-/** The index's entries keyed by path; malformed entries and duplicate ids are skipped. */
-function readIndex(room: Room, log: Logger): Map<string, IndexEntry> {
+/**
+ * The index's entries keyed by path; malformed entries and duplicate ids are skipped. With
+ * `onlyIds`, just the entries of those ids (the same ones a full read would pick), without
+ * parsing the others.
+ */
+function readIndex(room: Room, log: Logger, onlyIds: ReadonlySet<string> | null): Map<string, IndexEntry> {
   const entries = new Map<string, IndexEntry>();
   const seenIds = new Set<string>();
   for (const [path, value] of filesMap(room.doc).entries()) {
+    if (onlyIds && !onlyIds.has((value as { id?: unknown } | null)?.id as string)) continue;
     const entry = parseIndexEntry(value);
     if (!entry || seenIds.has(entry.id) || path.length === 0 || path.length > 4096) {
       log.warn({ projectId: room.projectId, path: path.slice(0, 200) }, 'index entry skipped: malformed or duplicate id');
@@ -251,14 +320,4 @@ function countLines(text: string | null): number {
   let lines = 1;
   for (let i = text.indexOf('\n'); i !== -1 && i < text.length - 1; i = text.indexOf('\n', i + 1)) lines++;
   return lines;
-}
-
-export function lineStats(before: string, after: string): { added: number; removed: number } {
-  let added = 0;
-  let removed = 0;
-  for (const part of diffLines(before, after)) {
-    if (part.added) added += part.count ?? 0;
-    else if (part.removed) removed += part.count ?? 0;
-  }
-  return { added, removed };
 }

@@ -35,14 +35,23 @@ interface PendingUpdate {
 
 const APPEND_RETRIES = 5;
 
+/** The state vector of a doc with nothing in it (what Y.encodeStateVector(new Y.Doc()) gives). */
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Map());
+
 export class Room {
-  readonly doc = new Y.Doc();
+  /** Given a guid, Y.Doc skips drawing a random one; nothing here relies on guids (no subdocs). */
+  readonly doc: Y.Doc;
   readonly subscribers = new Set<DocSubscriber>();
   state: RoomState = 'loading';
   /** Transient users (REST writes, the materialiser) that keep the room from unloading. */
   holds = 0;
   /** The state vector of everything durably stored. */
-  persistedStateVector: Uint8Array = Y.encodeStateVector(new Y.Doc());
+  persistedStateVector: Uint8Array = EMPTY_STATE_VECTOR;
+  /**
+   * The text project_files holds for this doc as the materialiser last wrote it, so the next
+   * run diffs against it without reading it back. Lives and dies with the room.
+   */
+  materialized: { sha256: string; text: string } | null = null;
   private pending: PendingUpdate[] = [];
   private flushing: Promise<void> | null = null;
   private logCount = 0;
@@ -57,7 +66,9 @@ export class Room {
     readonly projectId: string,
     readonly docName: string,
     private readonly deps: RoomDeps,
-  ) {}
+  ) {
+    this.doc = new Y.Doc({ guid: docName });
+  }
 
   get key(): string {
     return roomKey(this.projectId, this.docName);

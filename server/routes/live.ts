@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { contentText, filesMap, MAX_TEXT_BYTES, parseIndexEntry } from '../../common/index-entry.js';
 import { unsafePathReason } from '../../common/paths-in-project.js';
 import { INDEX_DOC, fileDocName, isValidDocName } from '../../common/protocol.js';
-import { applyTextChange } from '../../daemon/text-diff.js';
+import { applyTextChange } from '../../common/text-diff.js';
 import { projectAccess, type ProjectAccess } from '../access.js';
 import { authOf } from '../auth.js';
 import { errors } from '../errors.js';

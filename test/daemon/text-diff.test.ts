@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { applyTextChange, commonAffixes, lineStats } from '../../daemon/text-diff.js';
+import { applyTextChange, commonAffixes, lineStats } from '../../common/text-diff.js';
 import { seededRandom } from './temp-folders.js';
 
 function textDoc(initial: string): { doc: Y.Doc; text: Y.Text } {
