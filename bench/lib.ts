@@ -135,7 +135,7 @@ export class BenchUser {
 
   /** What `share`/`join` would start, started here first under `--cpu-prof`. */
   private async startProfiledDaemon(): Promise<void> {
-    const child = spawn(process.execPath, [...profileArgs(this.name), CLI_ENTRY, 'daemon', 'run'], {
+    const child = spawn(process.execPath, [...profileArgs(this.name), '--expose-gc', CLI_ENTRY, 'daemon', 'run'], {
       detached: true,
       stdio: 'ignore',
       env: this.env,

@@ -89,7 +89,7 @@ export async function ensureDaemon(stateDir: string): Promise<{ client: ControlC
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const socketPath = join(stateDir, SOCKET_NAME);
   if (existsSync(socketPath)) await unlink(socketPath).catch(() => undefined);
-  const child = spawn(process.execPath, [cliEntry(), 'daemon', 'run'], {
+  const child = spawn(process.execPath, ['--expose-gc', cliEntry(), 'daemon', 'run'], {
     detached: true,
     stdio: 'ignore',
     env: process.env,

@@ -9,7 +9,7 @@ export interface Credentials {
 }
 
 export interface ControlMethods {
-  ping: { params: Record<string, never>; result: { pid: number; startedAt: string; version: string } };
+  ping: { params: Record<string, never>; result: { pid: number; startedAt: string; version: string; memory: DaemonMemory } };
   status: { params: Record<string, never>; result: { pid: number; startedAt: string; logFile: string; folders: FolderStatus[] } };
   share: {
     params: Credentials & { root: string; name: string; visibility: 'private' | 'public' };
@@ -40,3 +40,9 @@ export type ControlMessage =
 export const SOCKET_NAME = 'daemon.sock';
 export const LOG_NAME = 'daemon.log';
 export const FOLDERS_FILE = 'folders.json';
+
+/** The daemon's memory, in bytes: resident set, and the JavaScript heap in use. */
+export interface DaemonMemory {
+  rss: number;
+  heapUsed: number;
+}

@@ -45,7 +45,7 @@ export class Daemon {
     this.log.info({ pid: process.pid, socket: this.socketPath }, 'daemon started');
     for (const spec of await this.loadFolderSpecs()) {
       const mirror = this.createMirror(spec);
-      mirror.resume().catch((err: unknown) => {
+      mirror.resume().then(collectGarbageSoon, (err: unknown) => {
         this.log.error({ err, root: spec.root }, 'resuming a folder failed');
         this.broadcast({ type: 'error', root: spec.root, message: `could not resume: ${(err as Error).message}` });
       });
@@ -97,7 +97,7 @@ export class Daemon {
   ): Promise<ControlMethods[ControlMethod]['result']> {
     switch (method) {
       case 'ping':
-        return { pid: process.pid, startedAt: this.startedAt, version: VERSION };
+        return { pid: process.pid, startedAt: this.startedAt, version: VERSION, memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed } };
       case 'status':
         return {
           pid: process.pid,
@@ -161,6 +161,7 @@ export class Daemon {
       await this.dropMirror(root);
       throw err;
     }
+    collectGarbageSoon();
     await this.saveFolderSpecs();
     return { projectId: project.id, fullName: project.fullName, files: mirror.status().files };
   }
@@ -191,6 +192,7 @@ export class Daemon {
       await this.dropMirror(root);
       throw err;
     }
+    collectGarbageSoon();
     await this.saveFolderSpecs();
     return { projectId: project.id, fullName: project.fullName, files: mirror.status().files, report };
   }
@@ -277,4 +279,15 @@ export async function runDaemon(stateDir: string): Promise<void> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   await daemon.start();
+}
+
+/**
+ * A share or join of a large tree leaves hundreds of megabytes of garbage (file bytes, decoded
+ * text, encoded updates) that V8 would keep as heap for a long while: a daemon idles for days,
+ * so it is collected once the burst is over. `gc` exists when the daemon runs with --expose-gc,
+ * as ensureDaemon starts it.
+ */
+function collectGarbageSoon(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) setTimeout(gc, 1000).unref();
 }
