@@ -163,7 +163,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** Opens the local state and the rules; shared by every way of starting. */
   private async open(): Promise<void> {
-    this.store = await LocalStore.open(this.storeDir);
+    this.store = await LocalStore.open(this.storeDir, this.log);
     this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
     this.index = await this.store.loadDoc(INDEX_DOC);
     this.bases = await this.store.loadBases();
@@ -175,10 +175,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** A folder becomes the project's content: every file is uploaded. */
   async share(): Promise<void> {
+    const started = performance.now();
+    const phases: Record<string, number> = {};
+    const phase = (name: string) => (phases[name] = Math.round(performance.now() - started));
     await this.open();
+    phase('opened');
     const branch = this.git.branch;
     const { entries, skipped } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
     for (const skip of skipped) this.log.info(skip, 'not shared');
+    phase('scanned');
     const newEntries: [string, IndexEntry][] = [];
     let done = 0;
     await runLimited(entries, FILE_CONCURRENCY, async (scanned) => {
@@ -211,24 +216,34 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       for (const [path, entry] of newEntries) files.set(path, entry);
       if (branch) projectMap(this.index).set('branch', branch);
     }, LOCAL_ORIGIN);
+    phase('docsMade');
     await this.goLive({ checkEveryPath: false });
+    phase('live');
     await this.waitUntilSaved((saved, total) =>
       this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'upload', done: saved, total }),
     );
+    phase('saved');
+    this.log.info({ files: entries.length, ms: phases }, 'shared');
   }
 
   /** A project is mirrored into the folder; local files that differ are backed up first. */
   async join(options: { keepLocal: boolean }): Promise<JoinReport> {
+    const started = performance.now();
+    const phases: Record<string, number> = {};
+    const phase = (name: string) => (phases[name] = Math.round(performance.now() - started));
     await this.open();
+    phase('opened');
     this.live = true;
     this.connection.follow(INDEX_DOC, this.index);
     this.connection.start();
     await this.connection.whenSynced(INDEX_DOC);
+    phase('indexSynced');
     const report: JoinReport = { kept: 0, written: 0, replaced: [], pushed: 0 };
     const backupDir = join(this.stateDir, 'backups', `${new Date().toISOString().replace(/[:.]/g, '-')}-${this.spec.projectName.replace(/[^A-Za-z0-9._-]/g, '_')}`);
     const entries = this.indexEntries();
     // Follow every file doc first, so their contents arrive together.
     await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
+    phase('docsLoaded');
     let done = 0;
     await runLimited([...entries], FILE_CONCURRENCY, async ([path, entry]) => {
       done++;
@@ -260,6 +275,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       report.written++;
     });
     report.replaced.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    phase('written');
     // Files only this folder has are shared, so both sides end identical and nothing is lost.
     const { entries: local } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
     const files = filesMap(this.index);
@@ -271,7 +287,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (!projectMap(this.index).get('branch') && this.git.branch) {
       this.index.transact(() => projectMap(this.index).set('branch', this.git.branch), LOCAL_ORIGIN);
     }
+    phase('localScanned');
     await this.goLive({ checkEveryPath: false });
+    phase('live');
+    this.log.info({ files: entries.size, ms: phases }, 'joined');
     return report;
   }
 
