@@ -92,7 +92,9 @@ export async function ensureDaemon(stateDir: string): Promise<{ client: ControlC
   const child = spawn(process.execPath, ['--expose-gc', cliEntry(), 'daemon', 'run'], {
     detached: true,
     stdio: 'ignore',
-    env: process.env,
+    // File writes (each with its fsyncs), reads and LevelDB all wait for libuv's threads; the
+    // default four let a join's fsyncs hold up everything else.
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' },
   });
   child.unref();
   const deadline = Date.now() + 15_000;

@@ -17,5 +17,10 @@ declare module 'y-leveldb' {
     getAllDocNames(): Promise<string[]>;
     destroy(): Promise<void>;
     clearAll(): Promise<void>;
+    /**
+     * Private in y-leveldb 0.2: runs `f` in its transaction chain with the raw database (keys are
+     * arrays of strings and numbers, values Buffers). codeshare batches new docs through it.
+     */
+    _transact<T>(f: (db: { batch(ops: { type: 'put'; key: (string | number)[]; value: Buffer }[]): Promise<void> }) => Promise<T>): Promise<T>;
   }
 }
