@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { checkSymlinkTarget, resolveInside, UnsafePathError } from './safe-path.js';
+import { checkSymlinkTarget, resolveInside, UnsafePathError, type CheckedFolders } from './safe-path.js';
 
 /** Name prefix of the daemon's temp files; IgnoreRules ignores it so the watcher never syncs one. */
 export const TEMP_FILE_PREFIX = '.codeshare-tmp-';
@@ -19,6 +19,8 @@ export interface WriteFileOptions {
    * plant a setuid or setgid file.
    */
   mode?: number;
+  /** Folders a bulk write already checked (see CheckedFolders). */
+  checked?: CheckedFolders;
 }
 
 export interface WrittenFile {
@@ -46,12 +48,13 @@ function tempPathBeside(absPath: string): string {
  * step that what stands there is a real folder: a symlink slipped in since resolveInside looked
  * is refused rather than followed.
  */
-async function ensureParentFolders(root: string, relPath: string): Promise<void> {
-  const rootReal = await realpath(root);
+async function ensureParentFolders(root: string, relPath: string, checked?: CheckedFolders): Promise<void> {
+  const rootReal = checked?.rootReal ?? (await realpath(root));
   const segments = relPath.split('/').slice(0, -1);
   let current = rootReal;
   for (const [index, segment] of segments.entries()) {
     current = join(current, segment);
+    if (checked?.folders.has(current)) continue;
     try {
       await mkdir(current);
     } catch (err) {
@@ -67,6 +70,7 @@ async function ensureParentFolders(root: string, relPath: string): Promise<void>
       err.path = current;
       throw err;
     }
+    checked?.folders.add(current);
   }
 }
 
@@ -91,8 +95,8 @@ export async function writeFileAtomic(
   bytes: Uint8Array,
   options: WriteFileOptions = {},
 ): Promise<WrittenFile> {
-  const absPath = await resolveInside(root, relPath);
-  await ensureParentFolders(root, relPath);
+  const absPath = await resolveInside(root, relPath, options.checked);
+  await ensureParentFolders(root, relPath, options.checked);
 
   let mode = options.mode === undefined ? undefined : options.mode & 0o777;
   try {

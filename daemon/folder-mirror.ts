@@ -24,7 +24,7 @@ import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
 import { runLimited, scanFolder, type ScanCache } from './scan.js';
-import { checkSymlinkTarget } from './safe-path.js';
+import { checkSymlinkTarget, type CheckedFolders } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection, type ConnectionState } from './server-connection.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
@@ -244,7 +244,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     // Follow every file doc first, so their contents arrive together.
     await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
     phase('docsLoaded');
+    void Promise.all([...entries.values()].map((e) => (e.kind === 'text' ? this.connection.whenSynced(fileDocName(e.id)) : undefined))).then(() =>
+      phase('docsSynced'),
+    );
     let done = 0;
+    const checked: CheckedFolders = { folders: new Set() };
     await runLimited([...entries], FILE_CONCURRENCY, async ([path, entry]) => {
       done++;
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'download', done, total: entries.size });
@@ -271,7 +275,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         await writeFile(backup, disk.bytes, { mode: disk.mode });
         report.replaced.push({ path, backup });
       }
-      await this.writeEntry(path, entry, wanted);
+      await this.writeEntry(path, entry, wanted, checked);
       report.written++;
     });
     report.replaced.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -859,11 +863,16 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     };
   }
 
-  private async writeEntry(path: string, entry: IndexEntry, wanted: { bytes: Uint8Array; sha256: string; text?: string }): Promise<void> {
+  private async writeEntry(
+    path: string,
+    entry: IndexEntry,
+    wanted: { bytes: Uint8Array; sha256: string; text?: string },
+    checked?: CheckedFolders,
+  ): Promise<void> {
     if (entry.kind === 'symlink') {
       await createSymlinkSafe(this.spec.root, path, entry.target!);
     } else {
-      await writeFileAtomic(this.spec.root, path, wanted.bytes, { mode: entry.mode });
+      await writeFileAtomic(this.spec.root, path, wanted.bytes, { mode: entry.mode, ...(checked ? { checked } : {}) });
     }
     this.setBase(path, this.baseFor(entry, wanted));
   }

@@ -90,13 +90,20 @@ function errnoCode(err: unknown): string | undefined {
  * This narrows, but cannot close, the race with a local process swapping a folder for a symlink
  * between this check and the write; that needs openat-style calls Node does not offer.
  */
-export async function resolveInside(root: string, relPath: string): Promise<string> {
+export async function resolveInside(root: string, relPath: string, checked?: CheckedFolders): Promise<string> {
   const segments = assertSafeIndexPath(relPath);
-  const rootReal = await realpath(root);
+  const rootReal = checked?.rootReal ?? (await realpath(root));
+  if (checked) checked.rootReal = rootReal;
 
   let nearestExisting = rootReal;
+  let allChecked = true;
   for (let depth = 1; depth < segments.length; depth++) {
     const ancestor = join(rootReal, ...segments.slice(0, depth));
+    if (checked?.folders.has(ancestor)) {
+      nearestExisting = ancestor;
+      continue;
+    }
+    allChecked = false;
     let stats;
     try {
       stats = await lstat(ancestor);
@@ -109,6 +116,7 @@ export async function resolveInside(root: string, relPath: string): Promise<stri
     }
     nearestExisting = ancestor;
   }
+  if (allChecked) return join(rootReal, ...segments);
 
   // Belt and braces: the lstat walk above already forbids symlinks, but a bind mount or a
   // change between two lstat calls would still show up here.
@@ -116,6 +124,17 @@ export async function resolveInside(root: string, relPath: string): Promise<stri
   if (!isInside(rootReal, nearestReal)) throw new UnsafePathError(relPath, 'outside-root', nearestReal);
 
   return join(rootReal, ...segments);
+}
+
+/**
+ * Folders a bulk write (a join) already found to be real folders inside root, so its next
+ * files in them skip the checks. Only for one burst of writes by this process: a folder
+ * swapped for a symlink later is caught by the next burst's checks.
+ */
+export interface CheckedFolders {
+  rootReal?: string;
+  /** Absolute real paths. */
+  folders: Set<string>;
 }
 
 export type SymlinkTargetVerdict =
