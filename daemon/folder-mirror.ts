@@ -9,7 +9,8 @@
 // after any disk change since the base was folded into the doc, so both edits survive.
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { lstat, mkdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readFile, readlink, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -34,8 +35,12 @@ const LOCAL_ORIGIN = 'local';
 /** A delete followed this soon by an add of the same bytes is a rename. */
 const RENAME_WINDOW_MS = 150;
 const RESCAN_INTERVAL_MS = 30_000;
-/** A file that had content and reads empty is read again after this long (see readDiskSettled). */
-const TRUNCATE_SETTLE_MS = 100;
+/**
+ * A file that had content and reads empty, or changes while it is read, is read again after
+ * these pauses (see readDiskSettled): a save is a truncate and a write, usually a millisecond
+ * apart; the sum is how long a file emptied on purpose waits.
+ */
+const SETTLE_PAUSES_MS = [2, 5, 10, 20, 30, 33];
 const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
@@ -1096,16 +1101,25 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * that moment.
    */
   private async readDiskSettled(path: string): ReturnType<FolderMirror['readDisk']> {
-    const disk = await this.readDisk(path);
-    const base = this.bases.get(path);
-    if (disk?.kind !== 'file' || disk.bytes.byteLength > 0 || !base || base.sha256 === EMPTY_SHA256) return disk;
-    await new Promise((resolve) => setTimeout(resolve, TRUNCATE_SETTLE_MS));
-    return this.readDisk(path);
+    let disk = await this.readDisk(path);
+    for (const pause of SETTLE_PAUSES_MS) {
+      const base = this.bases.get(path);
+      const emptied = disk?.kind === 'file' && disk.bytes.byteLength === 0 && base !== undefined && base.sha256 !== EMPTY_SHA256;
+      const midWrite = disk?.kind === 'file' && disk.changedWhileRead;
+      if (!emptied && !midWrite) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      disk = await this.readDisk(path);
+    }
+    return disk;
   }
 
-  /** What is at `path` now, without following a symlink. */
+  /**
+   * What is at `path` now, without following a symlink. `changedWhileRead`: the file's size or
+   * mtime moved during the read, or the bytes read are not its size: a write is under way, and
+   * the bytes may be half of it.
+   */
   private async readDisk(path: string): Promise<
-    | { kind: 'file'; bytes: Buffer; sha256: string; mode: number }
+    | { kind: 'file'; bytes: Buffer; sha256: string; mode: number; changedWhileRead: boolean }
     | { kind: 'symlink'; target: string; sha256: string }
     | { kind: 'dir' }
     | null
@@ -1120,9 +1134,19 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       if (stats.isDirectory()) return { kind: 'dir' };
       if (!stats.isFile()) return null;
-      const bytes = await readFile(absPath);
-      return { kind: 'file', bytes, sha256: sha256Hex(bytes), mode: modeOf(stats.mode) };
+      // O_NOFOLLOW: swapped for a symlink since the lstat is not followed out of the folder.
+      const handle = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      try {
+        const before = await handle.stat();
+        const bytes = await handle.readFile();
+        const after = await handle.stat();
+        const changedWhileRead = before.size !== after.size || after.size !== bytes.byteLength || before.mtimeMs !== after.mtimeMs;
+        return { kind: 'file', bytes, sha256: sha256Hex(bytes), mode: modeOf(after.mode), changedWhileRead };
+      } finally {
+        await handle.close();
+      }
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return this.readDisk(path);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
       throw err;
     }
