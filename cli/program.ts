@@ -284,7 +284,11 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('codeshare daemon status --json'))
     .action(async (options) => {
       const { daemonStatus } = await import('./commands/daemon.js');
-      emit(await daemonStatus(), options.json, (r) => [r.running ? `Daemon running (pid ${r.pid}) since ${r.startedAt}.` : 'The daemon is not running.']);
+      emit(await daemonStatus(), options.json, (r) => [
+        r.running
+          ? `Daemon running (pid ${r.pid}) since ${r.startedAt}, using ${Math.round((r.memory?.rss ?? 0) / 2 ** 20)} MiB.`
+          : 'The daemon is not running.',
+      ]);
     });
   daemon
     .command('logs')

@@ -41,8 +41,12 @@ export const SOCKET_NAME = 'daemon.sock';
 export const LOG_NAME = 'daemon.log';
 export const FOLDERS_FILE = 'folders.json';
 
-/** The daemon's memory, in bytes: resident set, and the JavaScript heap in use. */
+/** The daemon's memory, in bytes, as process.memoryUsage() reports it. */
 export interface DaemonMemory {
   rss: number;
+  heapTotal: number;
   heapUsed: number;
+  /** Memory of C++ objects bound to JavaScript ones, Buffers included. */
+  external: number;
+  arrayBuffers: number;
 }

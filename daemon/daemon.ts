@@ -12,6 +12,7 @@ import {
   type ControlMethod,
   type ControlMethods,
   type ControlRequest,
+  type DaemonMemory,
 } from './control-protocol.js';
 import { ProjectApi, ProjectApiError } from './project-api.js';
 
@@ -97,7 +98,7 @@ export class Daemon {
   ): Promise<ControlMethods[ControlMethod]['result']> {
     switch (method) {
       case 'ping':
-        return { pid: process.pid, startedAt: this.startedAt, version: VERSION, memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed } };
+        return { pid: process.pid, startedAt: this.startedAt, version: VERSION, memory: daemonMemory() };
       case 'status':
         return {
           pid: process.pid,
@@ -288,6 +289,12 @@ export async function runDaemon(stateDir: string): Promise<void> {
  * as ensureDaemon starts it.
  */
 function collectGarbageSoon(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) setTimeout(gc, 1000).unref();
+  const gc = (globalThis as { gc?: (options?: object) => void }).gc;
+  // 'last-resort' compacts and hands the freed pages back; a plain collection keeps them.
+  if (gc) setTimeout(() => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), 1000).unref();
+}
+
+function daemonMemory(): DaemonMemory {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapTotal, heapUsed, external, arrayBuffers };
 }

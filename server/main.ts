@@ -2,6 +2,7 @@
 // end-to-end tests' child processes both come through here.
 import { join } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
+import { pino } from 'pino';
 import { openDatabase } from '../db/open.js';
 import { buildApp, redactTokenInUrl, type App } from './app.js';
 import type { ServerConfig } from './config.js';
@@ -38,9 +39,20 @@ export function serverLoggerOptions(level: string, stream: NodeJS.WritableStream
         url: redactTokenInUrl(req.url),
         ip: req.ip,
       }),
+      err: databaseSafeError,
     },
     stream,
   };
+}
+
+/**
+ * Errors as pino writes them, without what a database error carries of the statement: its
+ * parameters are file contents and updates (a failed compaction logged megabytes of bytea as
+ * JSON numbers) and may hold what users shared.
+ */
+function databaseSafeError(err: Error): pino.SerializedError {
+  const { params: _params, query, ...rest } = pino.stdSerializers.err(err);
+  return typeof query === 'string' ? { ...rest, query: query.slice(0, 300) } : rest;
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {

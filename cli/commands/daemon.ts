@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LOG_NAME } from '../../daemon/control-protocol.js';
+import { LOG_NAME, type DaemonMemory } from '../../daemon/control-protocol.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { callDaemon, daemonClient, runningDaemon, stateDir } from '../daemon-session.js';
 
@@ -46,12 +46,12 @@ export async function daemonStop(): Promise<{ stopped: boolean; pid?: number; ki
   return { stopped: true, pid, killed: true };
 }
 
-export async function daemonStatus(): Promise<{ running: boolean; pid: number | null; startedAt: string | null }> {
+export async function daemonStatus(): Promise<{ running: boolean; pid: number | null; startedAt: string | null; memory: DaemonMemory | null }> {
   const client = await runningDaemon();
-  if (!client) return { running: false, pid: null, startedAt: null };
+  if (!client) return { running: false, pid: null, startedAt: null, memory: null };
   try {
-    const { pid, startedAt } = await client.call('ping', {});
-    return { running: true, pid, startedAt };
+    const { pid, startedAt, memory } = await client.call('ping', {});
+    return { running: true, pid, startedAt, memory };
   } finally {
     client.close();
   }
