@@ -34,7 +34,13 @@ import { mergeText } from './text-merge.js';
 const LOCAL_ORIGIN = 'local';
 /** A delete followed this soon by an add of the same bytes is a rename. */
 const RENAME_WINDOW_MS = 150;
-const RESCAN_INTERVAL_MS = 30_000;
+/** CODESHARE_RESCAN_MS shortens it to exercise the periodic checks (tests, debugging). */
+const RESCAN_INTERVAL_MS = Number(process.env.CODESHARE_RESCAN_MS) || 30_000;
+/**
+ * Every this many rescans (five minutes), one compares every path with its doc, and every text
+ * file's hash with the server's: a copy drifted by a bug or a lost event is healed, not left.
+ */
+const FULL_CHECK_EVERY = 10;
 /**
  * A file that had content and reads empty, or changes while it is read, is read again after
  * these pauses (see readDiskSettled): a save is a truncate and a write, usually a millisecond
@@ -127,6 +133,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** The rescan running now, if any; another asked for meanwhile runs once it ends. */
   private reconciling: Promise<void> | null = null;
   private reconcileAgain = false;
+  private rescans = 0;
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
@@ -345,7 +352,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.watcher.on('error', (err) => this.log.warn({ err }, 'watcher error'));
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
     await this.reconcile({ checkEveryPath });
-    this.rescanTimer = setInterval(() => void this.reconcile(), RESCAN_INTERVAL_MS);
+    this.rescanTimer = setInterval(() => void this.periodicCheck(), RESCAN_INTERVAL_MS);
     this.rescanTimer.unref();
     this.setPresence();
     this.emitStatus();
@@ -905,6 +912,37 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     return this.reconciling;
   }
 
+  private async periodicCheck(): Promise<void> {
+    this.rescans++;
+    const full = this.rescans % FULL_CHECK_EVERY === 0;
+    await this.reconcile({ checkEveryPath: full });
+    if (full) await this.compareWithServer().catch((err: unknown) => this.log.warn({ err }, 'comparing hashes with the server failed'));
+  }
+
+  /**
+   * The server's hash of each text file against the text this folder holds in sync with it. A
+   * difference means an update went missing on one side (or is in flight, or the server has not
+   * stored the file's text yet): the doc is synced again, which exchanges whatever either side
+   * lacks and changes nothing when both already agree.
+   */
+  private async compareWithServer(): Promise<void> {
+    if (this.stopped || this.pausedReason || this.connection.state !== 'online') return;
+    const onServer = await this.api.listFiles(this.spec.projectId);
+    let resynced = 0;
+    for (const [path, entry] of this.indexEntries()) {
+      const server = onServer.get(path);
+      const docName = fileDocName(entry.id);
+      if (entry.kind !== 'text' || !server?.sha256 || server.fileId !== entry.id) continue;
+      if (!this.connection.isSynced(docName) || this.connection.isUnsaved(docName)) continue;
+      const doc = this.fileDocs.get(entry.id);
+      if (!doc || sha256Hex(Buffer.from(contentText(doc).toString(), 'utf8')) === server.sha256) continue;
+      this.connection.resync(docName);
+      resynced++;
+    }
+    if (resynced > 0) this.log.warn({ resynced }, 'text differed from the server; synced those docs again');
+    else this.log.debug({ files: onServer.size }, 'every text file matches the server');
+  }
+
   private async reconcileOnce(checkEveryPath: boolean): Promise<void> {
     if (this.stopped || this.pausedReason) return;
     const { entries } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
@@ -937,7 +975,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     if (!entry) return true;
     if (entry.id !== base.id || entry.kind !== base.kind || entry.mode !== base.mode) return true;
-    if (entry.kind === 'text') return this.docsToWrite.has(entry.id);
+    if (entry.kind === 'text') {
+      // The length is kept by Yjs, so this costs nothing and catches most text that drifted.
+      const doc = this.fileDocs.get(entry.id);
+      return this.docsToWrite.has(entry.id) || (doc !== undefined && base.text !== undefined && contentText(doc).length !== base.text.length);
+    }
     if (entry.kind === 'binary') return entry.sha256 !== base.sha256;
     return entry.target !== base.target;
   }

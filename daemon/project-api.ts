@@ -45,6 +45,22 @@ export class ProjectApi {
     }>;
   }
 
+  /** Every file of the project as the server last stored it, by path. */
+  async listFiles(projectId: string): Promise<Map<string, { fileId: string; kind: string; sha256: string | null }>> {
+    const files = new Map<string, { fileId: string; kind: string; sha256: string | null }>();
+    let cursor: string | null = null;
+    do {
+      const query: string = `limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = (await (await this.request('GET', `/api/projects/${projectId}/files?${query}`)).json()) as {
+        items: { path: string; fileId: string; kind: string; sha256: string | null }[];
+        nextCursor: string | null;
+      };
+      for (const item of page.items) files.set(item.path, { fileId: item.fileId, kind: item.kind, sha256: item.sha256 });
+      cursor = page.nextCursor;
+    } while (cursor);
+    return files;
+  }
+
   async uploadBlob(projectId: string, sha256: string, bytes: Uint8Array): Promise<void> {
     await this.request('PUT', `/api/projects/${projectId}/blobs/${sha256}`, undefined, bytes);
   }

@@ -147,6 +147,12 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     if (this.state === 'online') this.send(encodeUnsubscribe(docName));
   }
 
+  /** Exchanges the doc's state with the server again: each side receives what it lacks. */
+  resync(docName: string): void {
+    const followed = this.docs.get(docName);
+    if (followed && this.state === 'online') this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
+  }
+
   isSynced(docName: string): boolean {
     return this.docs.get(docName)?.synced ?? false;
   }

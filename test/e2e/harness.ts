@@ -183,7 +183,11 @@ export class User {
   ) {}
 
   run(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
-    return runCli(args, { home: this.home, env: { CODESHARE_LOG_LEVEL: 'debug' }, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
+    return runCli(args, { home: this.home, env: {
+        CODESHARE_LOG_LEVEL: 'debug',
+        // `CODESHARE_RESCAN_MS=2000 npm run soak` runs the daemons' periodic checks often.
+        ...(process.env.CODESHARE_RESCAN_MS ? { CODESHARE_RESCAN_MS: process.env.CODESHARE_RESCAN_MS } : {}),
+      }, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
   }
 
   /** Runs `codeshare <args> --json`, failing with stderr unless it exits 0. */
