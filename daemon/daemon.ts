@@ -46,7 +46,7 @@ export class Daemon {
     this.log.info({ pid: process.pid, socket: this.socketPath }, 'daemon started');
     for (const spec of await this.loadFolderSpecs()) {
       const mirror = this.createMirror(spec);
-      mirror.resume().then(collectGarbageSoon, (err: unknown) => {
+      mirror.resume().then(() => mirror.localStoreSettled()).then(collectGarbageSoon, (err: unknown) => {
         this.log.error({ err, root: spec.root }, 'resuming a folder failed');
         this.broadcast({ type: 'error', root: spec.root, message: `could not resume: ${(err as Error).message}` });
       });
@@ -162,7 +162,7 @@ export class Daemon {
       await this.dropMirror(root);
       throw err;
     }
-    collectGarbageSoon();
+    void mirror.localStoreSettled().then(collectGarbageSoon);
     await this.saveFolderSpecs();
     return { projectId: project.id, fullName: project.fullName, files: mirror.status().files };
   }
@@ -193,7 +193,7 @@ export class Daemon {
       await this.dropMirror(root);
       throw err;
     }
-    collectGarbageSoon();
+    void mirror.localStoreSettled().then(collectGarbageSoon);
     await this.saveFolderSpecs();
     return { projectId: project.id, fullName: project.fullName, files: mirror.status().files, report };
   }
@@ -285,7 +285,7 @@ export async function runDaemon(stateDir: string): Promise<void> {
 /**
  * A share or join of a large tree leaves hundreds of megabytes of garbage (file bytes, decoded
  * text, encoded updates) that V8 would keep as heap for a long while: a daemon idles for days,
- * so it is collected once the burst is over. `gc` exists when the daemon runs with --expose-gc,
+ * so it is collected once the burst is over, local store writes included. `gc` exists when the daemon runs with --expose-gc,
  * as ensureDaemon starts it.
  */
 function collectGarbageSoon(): void {

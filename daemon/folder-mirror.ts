@@ -1194,6 +1194,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
   }
 
+  /** Resolves once the local store wrote everything asked of it so far. */
+  localStoreSettled(): Promise<void> {
+    return this.store.settled();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);

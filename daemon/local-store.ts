@@ -103,6 +103,12 @@ export class LocalStore {
     this.bound.set(doc, store);
   }
 
+  /** Resolves once every write asked for so far reached LevelDB (a join's run on for seconds). */
+  async settled(): Promise<void> {
+    await this.docs._transact(async () => undefined);
+    await this.writingBases;
+  }
+
   release(doc: Y.Doc): void {
     const store = this.bound.get(doc);
     if (store) doc.off('update', store);
