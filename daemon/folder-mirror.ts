@@ -256,9 +256,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     // Follow every file doc first, so their contents arrive together.
     await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
     phase('docsLoaded');
-    void Promise.all([...entries.values()].map((e) => (e.kind === 'text' ? this.connection.whenSynced(fileDocName(e.id)) : undefined))).then(() =>
-      phase('docsSynced'),
-    );
     let done = 0;
     const checked: CheckedFolders = { folders: new Set() };
     await runLimited([...entries], FILE_CONCURRENCY, async ([path, entry]) => {
@@ -1127,12 +1124,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.bases.set(path, base);
     // Rescans confirm thousands of unchanged bases: only a change is written.
     if (known && sameBase(known, base)) return;
-    void this.store.setBase(path, base);
+    this.store.setBase(path, base);
   }
 
   private deleteBase(path: string): void {
     this.bases.delete(path);
-    void this.store.deleteBase(path);
+    this.store.deleteBase(path);
   }
 
   /**

@@ -1,4 +1,5 @@
-// The few REST calls the daemon makes: projects, blobs, git metadata.
+// The few REST calls the daemon makes: projects, files, blobs, git metadata.
+import type { ProjectFile } from '../common/project-file.js';
 export class ProjectApiError extends Error {
   constructor(
     message: string,
@@ -46,16 +47,16 @@ export class ProjectApi {
   }
 
   /** Every file of the project as the server last stored it, by path. */
-  async listFiles(projectId: string): Promise<Map<string, { fileId: string; kind: string; sha256: string | null }>> {
-    const files = new Map<string, { fileId: string; kind: string; sha256: string | null }>();
+  async listFiles(projectId: string): Promise<Map<string, ProjectFile>> {
+    const files = new Map<string, ProjectFile>();
     let cursor: string | null = null;
     do {
       const query: string = `limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const page = (await (await this.request('GET', `/api/projects/${projectId}/files?${query}`)).json()) as {
-        items: { path: string; fileId: string; kind: string; sha256: string | null }[];
+        items: ProjectFile[];
         nextCursor: string | null;
       };
-      for (const item of page.items) files.set(item.path, { fileId: item.fileId, kind: item.kind, sha256: item.sha256 });
+      for (const item of page.items) files.set(item.path, item);
       cursor = page.nextCursor;
     } while (cursor);
     return files;

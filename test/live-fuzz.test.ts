@@ -1,5 +1,6 @@
 // Garbage on the multiplexed socket: every bad frame is refused (a `denied` and/or a 44xx
 // close), none is applied, and the server keeps serving everyone else as before.
+import { seededRandom } from './helpers/random.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as encoding from 'lib0/encoding';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
@@ -21,17 +22,6 @@ const FRAME_LIMIT = 64 * 1024;
 // Generous: a loaded 2-core machine opens a thousand sockets slowly; the test asserts outcomes, not speed.
 const FUZZ_TIMEOUT = 300_000;
 
-/** mulberry32: the same garbage on every run, so a failure can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Garbage {
   kind: string;

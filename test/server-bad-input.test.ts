@@ -25,6 +25,16 @@ interface BadRequest {
   code: string;
 }
 
+/** A JSON body the route's schema refuses. */
+const v = (label: string, method: string, path: string, json: unknown): BadRequest => ({
+  label,
+  method,
+  path,
+  json,
+  status: 400,
+  code: 'CS_ERR_VALIDATION',
+});
+
 describe.each(STORAGE_KINDS)('bad input [%s]', (kind) => {
   let server: TestServer;
   const log: string[] = [];
@@ -149,14 +159,6 @@ describe.each(STORAGE_KINDS)('bad input [%s]', (kind) => {
   });
 
   it('refuses wrong types, missing fields and unknown fields with 400 CS_ERR_VALIDATION', async () => {
-    const v = (label: string, method: string, path: string, json: unknown): BadRequest => ({
-      label,
-      method,
-      path,
-      json,
-      status: 400,
-      code: 'CS_ERR_VALIDATION',
-    });
     await expectRefusedAndNothingWritten([
       // Not coerced: the number 123 is not the name "123".
       v('name as a number', 'POST', projects, { name: 123 }),
@@ -198,14 +200,6 @@ describe.each(STORAGE_KINDS)('bad input [%s]', (kind) => {
   });
 
   it('refuses invalid project names and usernames with 400', async () => {
-    const v = (label: string, method: string, path: string, json: unknown): BadRequest => ({
-      label,
-      method,
-      path,
-      json,
-      status: 400,
-      code: 'CS_ERR_VALIDATION',
-    });
     await expectRefusedAndNothingWritten([
       v('slash', 'POST', projects, { name: 'a/b' }),
       v('backslash', 'POST', projects, { name: 'a\\b' }),

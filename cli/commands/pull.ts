@@ -16,17 +16,8 @@ import { CliError, isServerError, usageError } from '../errors.js';
 import { formatBytes, formatDuration, plural } from '../output.js';
 import { readPullManifest, writePullManifest, type PullManifest } from '../pull-manifest.js';
 import { openProject } from '../server-session.js';
+import type { ProjectFile } from '../../common/project-file.js';
 
-/** One row of GET /api/projects/:id/files. */
-export interface RemoteFile {
-  path: string;
-  fileId: string;
-  kind: 'text' | 'binary' | 'symlink';
-  mode: number;
-  size: number;
-  sha256: string | null;
-  target: string | null;
-}
 
 export interface PullOptions {
   project: string;
@@ -88,7 +79,7 @@ async function sha256OfFile(absPath: string): Promise<string> {
 }
 
 /** Only the two modes the index knows: a peer must not be able to plant odd permission bits. */
-const fileModeOf = (entry: RemoteFile) => (entry.mode & 0o111 ? 0o755 : 0o644);
+const fileModeOf = (entry: ProjectFile) => (entry.mode & 0o111 ? 0o755 : 0o644);
 
 /** Runs `work` over the items, at most `limit` at once; the first thrown error stops new work and is rethrown. */
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -108,7 +99,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
   if (failure) throw failure.error;
 }
 
-async function downloadContent(api: ApiClient, projectId: string, entry: RemoteFile): Promise<Buffer> {
+async function downloadContent(api: ApiClient, projectId: string, entry: ProjectFile): Promise<Buffer> {
   const blob = async () => {
     if (!entry.sha256) throw new PerFileError('the server has no content hash for it');
     const bytes = await api.bytes(projectPath(projectId, `/blobs/${entry.sha256}`));
@@ -126,7 +117,7 @@ async function downloadContent(api: ApiClient, projectId: string, entry: RemoteF
   }
 }
 
-async function pullFile(root: string, api: ApiClient, projectId: string, entry: RemoteFile): Promise<Outcome> {
+async function pullFile(root: string, api: ApiClient, projectId: string, entry: ProjectFile): Promise<Outcome> {
   const absPath = await resolveInside(root, entry.path);
   const mode = fileModeOf(entry);
   const local = await lstat(absPath).catch((err: unknown) => {
@@ -154,7 +145,7 @@ async function pullFile(root: string, api: ApiClient, projectId: string, entry: 
   return { state: 'written', bytes: bytes.byteLength, sha256 };
 }
 
-async function pullSymlink(root: string, entry: RemoteFile): Promise<Outcome> {
+async function pullSymlink(root: string, entry: ProjectFile): Promise<Outcome> {
   const target = entry.target;
   if (!target) throw new PerFileError('the server has no target for this symlink');
   const absPath = await resolveInside(root, entry.path);
@@ -273,7 +264,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     throw usageError(`the project is named ${JSON.stringify(project.name)}: pass the folder to pull into`);
   }
   const dir = resolve(options.dir ?? project.name);
-  const entries = await session.api.all<RemoteFile>(projectPath(project.id, '/files'));
+  const entries = await session.api.all<ProjectFile>(projectPath(project.id, '/files'));
 
   const createdFolder = await prepareFolder(dir);
   const root = await realpath(dir);
@@ -288,7 +279,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
   let done = 0;
   const progress = () => options.onProgress?.(++done, entries.length);
 
-  const safeEntries: RemoteFile[] = [];
+  const safeEntries: ProjectFile[] = [];
   for (const entry of entries) {
     try {
       assertSafeIndexPath(entry.path);
@@ -299,8 +290,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     }
   }
 
-  const blocked: RemoteFile[] = [];
-  const apply = async (entry: RemoteFile, retrying: boolean) => {
+  const blocked: ProjectFile[] = [];
+  const apply = async (entry: ProjectFile, retrying: boolean) => {
     try {
       const outcome = entry.kind === 'symlink' ? await pullSymlink(root, entry) : await pullFile(root, session.api, project.id, entry);
       pulled.set(entry.path, outcome.sha256);

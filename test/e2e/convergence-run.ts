@@ -3,6 +3,7 @@
 // them stops (or SIGKILLs) and starts their daemon mid-run, then everyone stops: both folders must end
 // byte-identical, and equal to the server's materialised files (invariant 2). Used by
 // convergence.test.ts (a few short seeds) and by `npm run soak` (many longer ones).
+import { seededRandom } from '../helpers/random.js';
 import { chmod, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, expectServerMatches, sleep, untilIdentical, type TreeSpec, type User, type World } from './harness.js';
@@ -25,17 +26,6 @@ const WORDS = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'const', 'let', 'return
 
 type Random = () => number;
 
-/** mulberry32: a small seeded PRNG, so a failing seed replays the same operations. */
-function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Dice {
   constructor(private readonly random: Random) {}

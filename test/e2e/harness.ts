@@ -2,6 +2,7 @@
 // CLI (`node bin/codeshare.js`) and the real detached daemons it starts. Every daemon, server
 // process and temp folder a world makes is stopped and removed by dispose(), which every suite
 // calls in afterAll/afterEach. Needs the build in dist/ (`npm run build`; `npm test` does it).
+import type { ProjectFile } from '../../common/project-file.js';
 import { execa, type ResultPromise } from 'execa';
 import { lstat, mkdir, readFile, readdir, readlink, realpath, rm, mkdtemp, writeFile, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -509,15 +510,6 @@ export async function untilGoneFile(path: string, ms = SYNC_MS): Promise<void> {
 // ------------------------------------------------------------------------------------------
 // What the server holds
 
-export interface ServerFile {
-  path: string;
-  fileId: string;
-  kind: 'text' | 'binary' | 'symlink';
-  mode: number;
-  size: number;
-  sha256: string | null;
-  target: string | null;
-}
 
 export async function apiGet<T>(serverUrl: string, token: string, path: string): Promise<{ status: number; body: T; bytes: Buffer }> {
   const response = await fetch(serverUrl + path, { headers: { authorization: `Bearer ${token}` } });
@@ -532,12 +524,12 @@ export async function apiGet<T>(serverUrl: string, token: string, path: string):
 }
 
 /** The server's materialised files of the project (every page). */
-export async function serverFiles(serverUrl: string, token: string, projectId: string): Promise<ServerFile[]> {
-  const files: ServerFile[] = [];
+export async function serverFiles(serverUrl: string, token: string, projectId: string): Promise<ProjectFile[]> {
+  const files: ProjectFile[] = [];
   let cursor: string | null = null;
   do {
     const query: string = cursor ? `?limit=200&cursor=${encodeURIComponent(cursor)}` : '?limit=200';
-    const res = await apiGet<{ items: ServerFile[]; nextCursor: string | null }>(serverUrl, token, `/api/projects/${projectId}/files${query}`);
+    const res = await apiGet<{ items: ProjectFile[]; nextCursor: string | null }>(serverUrl, token, `/api/projects/${projectId}/files${query}`);
     if (res.status !== 200) throw new Error(`GET files answered ${res.status}`);
     files.push(...res.body.items);
     cursor = res.body.nextCursor;
