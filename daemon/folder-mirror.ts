@@ -187,9 +187,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** A folder becomes the project's content: every file is uploaded. */
   async share(): Promise<void> {
-    const started = performance.now();
-    const phases: Record<string, number> = {};
-    const phase = (name: string) => (phases[name] = Math.round(performance.now() - started));
+    const { phases, phase } = phaseClock();
     await this.open();
     phase('opened');
     const branch = this.git.branch;
@@ -240,9 +238,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** A project is mirrored into the folder; local files that differ are backed up first. */
   async join(options: { keepLocal: boolean }): Promise<JoinReport> {
-    const started = performance.now();
-    const phases: Record<string, number> = {};
-    const phase = (name: string) => (phases[name] = Math.round(performance.now() - started));
+    const { phases, phase } = phaseClock();
     await this.open();
     phase('opened');
     this.live = true;
@@ -1208,6 +1204,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.connection.stop();
     await this.store?.close();
   }
+}
+
+/** Milliseconds since creation at each named phase, for the log lines of share and join. */
+function phaseClock(): { phases: Record<string, number>; phase: (name: string) => void } {
+  const started = performance.now();
+  const phases: Record<string, number> = {};
+  return { phases, phase: (name) => void (phases[name] = Math.round(performance.now() - started)) };
 }
 
 /**
