@@ -1,8 +1,8 @@
-// share and join: on a TTY the live Ink view (q detaches, l leaves); elsewhere plain lines,
+// share and join: on a terminal the live Ink view (q detaches, l leaves); elsewhere (CI too) plain lines,
 // returning once the folder is live.
 import { resolve } from 'node:path';
 import type { FolderEvent } from '../daemon/folder-mirror.js';
-import { emit, progressLine } from './output.js';
+import { emit, interactiveTerminal, progressLine } from './output.js';
 
 export async function runLive<T extends { root: string; project: string; joinCommand: string }>(
   dir: string | null | undefined,
@@ -10,7 +10,7 @@ export async function runLive<T extends { root: string; project: string; joinCom
   start: (onEvent?: (event: FolderEvent) => void) => Promise<T>,
   format: (result: T) => string[],
 ): Promise<void> {
-  const interactive = process.stdout.isTTY && process.stdin.isTTY && !json;
+  const interactive = interactiveTerminal() && !json;
   if (!interactive) {
     const progress = json ? undefined : progressLine('syncing');
     const result = await start(

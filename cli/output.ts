@@ -1,5 +1,15 @@
 // The CLI's only way to speak. Results go to stdout, as stable JSON with --json or as readable
 // lines otherwise; notes, prompts and progress go to stderr, so stdout stays parseable.
+import isInCi from 'is-in-ci';
+
+/**
+ * Whether an Ink view can be shown: both ends are a terminal and this is not a CI job. Ink draws
+ * only the last frame when it sees CI set, so a live view there would stay blank until it ends;
+ * CI gets the plain lines instead.
+ */
+export function interactiveTerminal(): boolean {
+  return Boolean(process.stdout.isTTY && process.stdin.isTTY) && !isInCi;
+}
 
 /** Prints a command's result. */
 export function emit<T>(data: T, json: boolean | undefined, format: (data: T) => string[]): void {

@@ -1,6 +1,7 @@
 // `codeshare chat`: the Ink chat view over a project's AI sessions, on a terminal only.
 import { projectPath } from '../api-client.js';
 import { usageError } from '../errors.js';
+import { interactiveTerminal } from '../output.js';
 import type { ProjectInfo } from '../server-session.js';
 import { projectChat, resolveAskTarget, type ProjectChat } from './ask.js';
 
@@ -17,8 +18,8 @@ export async function connectChat(project: string | undefined): Promise<ProjectC
 }
 
 export async function chat(options: ChatOptions): Promise<void> {
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    throw usageError('`codeshare chat` needs a terminal: in scripts use `codeshare ask "question"` (with --session to continue a chat)');
+  if (!interactiveTerminal()) {
+    throw usageError('`codeshare chat` needs a terminal (outside CI): in scripts use `codeshare ask "question"` (with --session to continue a chat)');
   }
   const connected = await connectChat(options.project);
   const { runChatApp } = await import('../ui/chat-app.js');

@@ -48,7 +48,8 @@ describe('codeshare join on a terminal', () => {
   });
 
   it('renders the live view, shows a teammate edit in the feed, and q detaches while syncing goes on', { timeout: 240_000 }, async () => {
-    const command = `CODESHARE_HOME=${home('bob')} node ${CLI} join alice/tty ${join(work, 'B')}; echo DETACHED; sleep 120`;
+    // A person's terminal: no CI variables (Ink would draw only the last frame).
+    const command = `env -u CI -u CONTINUOUS_INTEGRATION CODESHARE_HOME=${home('bob')} node ${CLI} join alice/tty ${join(work, 'B')}; echo DETACHED; sleep 120`;
     await tmux(['new-session', '-d', '-s', 'join', '-x', '120', '-y', '40', command]);
 
     const first = await eventually(async () => {
@@ -71,5 +72,18 @@ describe('codeshare join on a terminal', () => {
 
     await writeFile(join(work, 'A', 'src', 'app.js'), 'console.log(2);\n');
     await eventually(async () => (await readFile(join(work, 'B', 'src', 'app.js'), 'utf8')) === 'console.log(2);\n', 'the daemon to keep syncing after detach');
+  });
+
+  it('prints plain lines and returns in a CI job, even on a terminal', { timeout: 120_000 }, async () => {
+    const command = `CI=true CODESHARE_HOME=${home('bob')} node ${CLI} join alice/tty ${join(work, 'C')}; echo EXITED $?; sleep 120`;
+    await tmux(['new-session', '-d', '-s', 'ci', '-x', '120', '-y', '40', command]);
+    const shown = await eventually(async () => {
+      const text = (await tmux(['capture-pane', '-p', '-t', 'ci'])).stdout;
+      return text.includes('EXITED') ? text : false;
+    }, 'the join to return');
+    expect(shown).toContain(`Joined alice/tty into ${join(work, 'C')} (2 files); the daemon keeps it live.`);
+    expect(shown).toContain('EXITED 0');
+    expect(shown).not.toContain('q detach');
+    expect(await readFile(join(work, 'C', 'README.md'), 'utf8')).toBe('hello from alice\n');
   });
 });
