@@ -479,6 +479,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       return;
     }
+    if (base && base.sha256 === disk.sha256 && base.mode === disk.mode) {
+      // Nothing changed here since the last sync, yet the project moved on: the path was
+      // removed or given another file (a new kind, a replacement) there, and this is the echo
+      // of our own earlier write. Sharing it would undo the teammate's change on every side;
+      // the disk follows the project instead.
+      return this.writePath(path);
+    }
     const content = classifyContent(disk.bytes, MAX_TEXT_BYTES);
 
     if (!entry) {
@@ -1076,6 +1083,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     path: string,
     extra: { oldPath?: string; added?: number; removed?: number } = {},
   ): void {
+    this.log.debug({ direction, action, path, ...extra }, 'activity');
     this.emitEvent({
       type: 'activity',
       root: this.spec.root,

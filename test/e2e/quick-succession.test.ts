@@ -1,0 +1,55 @@
+// Edits that follow each other faster than a daemon writes: a file created and at once filled,
+// a file created and at once removed. The other side's own write echoes back while the next
+// change is already on its way; taking that echo for an edit made there would undo the change
+// (a binary arriving as an empty text file, a deleted file coming back) on both sides.
+import { open, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { World, readOrNull, untilIdentical, type Pair } from './harness.js';
+
+let world: World;
+let pair: Pair;
+
+beforeAll(async () => {
+  world = await World.create();
+  pair = await world.sharedPair({ 'README.md': '# project\n' });
+});
+
+afterAll(async () => {
+  await world?.dispose();
+});
+
+const COUNT = 30;
+const binary = (n: number) => Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe, n, 0x80, 0x81]);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('changes in quick succession', () => {
+  it('a file created empty and filled with binary bytes a moment later arrives with its bytes', { timeout: 120_000 }, async () => {
+    onTestFailed(async () => console.log(await world.dumpLogs()));
+    for (let n = 0; n < COUNT; n++) {
+      // An editor or a download: the file exists empty for a moment before its bytes land.
+      const handle = await open(join(pair.a, `image-${n}.png`), 'w');
+      await sleep(n % 3 === 0 ? 0 : 40 + (n % 5) * 20);
+      await handle.write(binary(n));
+      await handle.close();
+    }
+    const tree = await untilIdentical(pair.a, pair.b);
+    for (let n = 0; n < COUNT; n++) {
+      const entry = tree.get(`image-${n}.png`);
+      expect(entry?.kind === 'file' && entry.bytes.equals(binary(n)), `image-${n}.png holds its bytes`).toBe(true);
+    }
+  });
+
+  it('a file created and removed a moment later stays removed on both sides', { timeout: 120_000 }, async () => {
+    onTestFailed(async () => console.log(await world.dumpLogs()));
+    for (let n = 0; n < COUNT; n++) {
+      await writeFile(join(pair.b, `brief-${n}.txt`), `here for a moment ${n}\n`);
+      await sleep(30 + (n % 6) * 25);
+      await unlink(join(pair.b, `brief-${n}.txt`));
+    }
+    await writeFile(join(pair.b, 'marker.txt'), 'done\n');
+    const tree = await untilIdentical(pair.a, pair.b);
+    expect([...tree.keys()].filter((path) => path.startsWith('brief-'))).toEqual([]);
+    expect((await readOrNull(join(pair.a, 'marker.txt')))?.toString()).toBe('done\n');
+  });
+});
