@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+/** Files that replace a module with vi.mock: they need a fresh module graph of their own. */
+const MOCKING_FILES = ['test/daemon/atomic-write-failure.test.ts', 'test/daemon/scan-never-enters-ignored.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
@@ -10,5 +12,15 @@ export default defineConfig({
     // Set-up starts servers and daemons: generous, because a loaded CI machine is slow, not wrong.
     hookTimeout: 120_000,
     teardownTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        // A worker keeps its imported modules from one file to the next: importing the server,
+        // PGlite and the CLI again for every file cost a third of the suite's time. Every file
+        // cleans up what it starts, so nothing else carries over.
+        test: { name: 'suite', include: ['test/**/*.test.ts', 'test/**/*.test.tsx'], exclude: MOCKING_FILES, isolate: false },
+      },
+      { extends: true, test: { name: 'mocking', include: MOCKING_FILES, isolate: true } },
+    ],
   },
 });

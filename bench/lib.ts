@@ -65,8 +65,10 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** `codeshare server --port 0 --data-dir <dir>` as a child process; resolves once it listens. */
-export async function startServerProcess(cleanup: Cleanup, dataDir: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+/** A `codeshare server` child process: embedded PGlite in `dataDir`, or the PostgreSQL database `databaseUrl` names. */
+export async function startServerProcess(cleanup: Cleanup, dataDir: string, databaseUrl?: string): Promise<ServerProcess> {
+  const storage = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', dataDir];
+  const child = spawn(process.execPath, [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', ...storage, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', HOME: dataDir, CODESHARE_HOME: dataDir },
   });

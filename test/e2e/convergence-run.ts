@@ -17,6 +17,8 @@ export interface ConvergenceOptions {
   /** How long to wait for the folders to agree once the edits stop. */
   settleMs?: number;
   log?: (line: string) => void;
+  /** Called when the folders still differ 10 s after the edits stopped (a missed change only a rescan heals). */
+  onStall?: () => Promise<void>;
 }
 
 const FOLDERS = ['', 'src', 'src/lib', 'docs'];
@@ -198,7 +200,10 @@ export async function runConvergence(world: World, alice: User, bob: User, optio
   log(`seed ${options.seed}: quiet; waiting for the folders to agree`);
   // A folder still differing after a while is worth a look (the 30 s rescan may have had to
   // catch what the watcher missed): the difference goes to the log, and the wait goes on.
-  await untilIdentical(a, b, 10_000).catch((err: unknown) => log(`not identical after 10 s:\n${(err as Error).message}`));
+  await untilIdentical(a, b, 10_000).catch(async (err: unknown) => {
+    log(`not identical after 10 s:\n${(err as Error).message}`);
+    await options.onStall?.();
+  });
   await untilIdentical(a, b, settleMs);
   log('identical');
   await alice.untilSynced(a, settleMs);

@@ -29,7 +29,8 @@ describe('convergence', () => {
     it(`seed ${seed}: ${steps} random operations on both sides end in identical folders and server`, { timeout: 120_000 + steps * 2_000 }, async () => {
       const lines: string[] = [];
       onTestFailed(async () => console.log(`seed ${seed} (replay: CODESHARE_SOAK_SEEDS=1 CODESHARE_SOAK_FIRST_SEED=${seed} CODESHARE_SOAK_STEPS=${steps})\n${lines.join('\n')}\n${await world.dumpLogs()}`));
-      await runConvergence(world, alice, bob, { seed, steps, restarts, log: (line) => lines.push(line) });
+      const onStall = async () => console.log(`seed ${seed} stalled:\n${lines.join('\n')}\n${await world.dumpLogs()}`);
+      await runConvergence(world, alice, bob, { seed, steps, restarts, log: (line) => lines.push(line), onStall });
       if (process.env.CODESHARE_E2E_VERBOSE) console.log(lines.join('\n'));
     });
   }
