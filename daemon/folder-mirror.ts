@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readlink, rename, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -25,7 +25,7 @@ import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
 import { runLimited, scanFolder, type ScanCache } from './scan.js';
-import { checkSymlinkTarget, type CheckedFolders } from './safe-path.js';
+import { checkSymlinkTarget, resolveInside, type CheckedFolders } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection, type ConnectionState } from './server-connection.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
@@ -137,6 +137,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  /**
+   * Paths not written because a file of ours stands in their way (where they need a folder, or
+   * inside the folder that stands where they need a file), by that file's path: its removal
+   * (deleteBase) writes them.
+   */
+  private readonly waitingFor = new Map<string, Set<string>>();
   private pausedReason: string | null = null;
   /** Paths touched while paused, reconciled on resume. */
   private readonly touchedWhilePaused = new Set<string>();
@@ -334,6 +340,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.watcher.on('add', (abs) => this.onDiskEvent(abs));
     this.watcher.on('change', (abs) => this.onDiskEvent(abs));
     this.watcher.on('unlink', (abs) => this.onDiskUnlink(abs));
+    this.watcher.on('addDir', (abs) => {
+      const path = this.relPath(abs);
+      if (path && (this.bases.has(path) || filesMap(this.index).has(path))) this.onDiskEvent(abs);
+    });
     this.watcher.on('raw', (event, name, details) => {
       // chokidar drops a chmod when the file's atime is newer than its mtime; the raw event
       // still arrives, so the executable bit is checked here.
@@ -449,7 +459,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async applyDiskChange(path: string): Promise<void> {
     const disk = await this.readDiskSettled(path);
     if (!disk) return this.applyDiskUnlink(path);
-    if (disk.kind === 'dir') return;
+    if (disk.kind === 'dir') return this.fileBecameFolder(path);
     const files = filesMap(this.index);
     const base = this.bases.get(path);
     const entry = parseIndexEntry(files.get(path));
@@ -561,9 +571,23 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.emitActivity('local', 'edited', path);
   }
 
+  /**
+   * A folder stands where the project has a file: the file was removed and a folder of the same
+   * name made. The watcher reports that as a change of the file (or as a new folder) and does
+   * not look inside, so the folder is watched and the tree scanned for what it holds.
+   */
+  private async fileBecameFolder(path: string): Promise<void> {
+    if (!this.bases.has(path) && !filesMap(this.index).has(path)) return;
+    await this.applyDiskUnlink(path);
+    // chokidar keeps its watcher of the file, which sees nothing inside the folder: replaced.
+    this.watcher?.unwatch(join(this.spec.root, path));
+    this.watcher?.add(join(this.spec.root, path));
+    void this.reconcile();
+  }
+
   /** The file is gone from disk: after the rename window, it is gone from the project. */
   private async applyDiskUnlink(path: string): Promise<void> {
-    if (await this.readDisk(path)) return;
+    if (await this.fileAt(path)) return;
     const base = this.bases.get(path);
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     if (!entry) {
@@ -578,7 +602,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       timer: setTimeout(() => {
         this.pendingUnlinks.delete(path);
         this.enqueue(path, async () => {
-          if (await this.readDisk(path)) return;
+          if (await this.fileAt(path)) return;
           const current = parseIndexEntry(filesMap(this.index).get(path));
           if (current?.id !== entry.id) return;
           this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
@@ -767,7 +791,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const disk = await this.readDisk(oldPath);
     const target = await this.readDisk(newPath);
     if (base && disk && disk.kind !== 'dir' && disk.sha256 === base.sha256 && !target) {
-      const { resolveInside } = await import('./safe-path.js');
       const from = await resolveInside(this.spec.root, oldPath);
       const to = await resolveInside(this.spec.root, newPath);
       await mkdir(dirname(to), { recursive: true });
@@ -805,6 +828,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       return;
     }
+    if (!(await this.clearWayTo(path))) return;
     if (entry.kind === 'text') {
       const doc = await this.ensureFileDoc(entry.id);
       if (!this.connection.isSynced(fileDocName(entry.id)) && contentText(doc).length === 0 && entry.size > 0) {
@@ -845,6 +869,43 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const wanted = await this.projectBytes(entry);
     await this.writeEntry(path, entry, wanted);
     this.emitActivity('remote', base ? 'edited' : 'created', path);
+  }
+
+  /**
+   * Whether `path` can be written: no file of ours stands where it needs a folder, no folder
+   * where it needs a file. A teammate who replaced a file with a folder of the same name, or a
+   * folder with a file, sends the new paths and the removals in either order. A file the project no longer has is removed first (its removal is
+   * queued on its own path, possibly behind this write); a file it still has is about to go, so
+   * the path waits for its removal (deleteBase writes it then).
+   */
+  private async clearWayTo(path: string): Promise<boolean> {
+    const files = filesMap(this.index);
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const ancestor = path.slice(0, slash);
+      if (!this.bases.has(ancestor)) continue;
+      if (!files.has(ancestor)) await this.enqueue(ancestor, () => this.writePath(ancestor));
+      if (this.bases.has(ancestor)) {
+        this.waitFor(ancestor, path);
+        return false;
+      }
+    }
+    const disk = await this.readDisk(path);
+    if (disk?.kind === 'dir') {
+      // A folder where the project has a file (a teammate replaced a folder with a file of the
+      // same name): its files leave first; removing the last one removes the folder.
+      const inside = [...this.bases.keys()].filter((other) => other.startsWith(`${path}/`));
+      for (const blocker of inside) this.waitFor(blocker, path);
+      if (inside.length > 0) return false;
+      await rmdir(await resolveInside(this.spec.root, path)).catch((err: unknown) => {
+        throw new Error(`a folder with files the project does not have stands where it has a file (${(err as Error).message})`);
+      });
+    }
+    return true;
+  }
+
+  private waitFor(blocker: string, path: string): void {
+    const waiting = this.waitingFor.get(blocker) ?? new Set<string>();
+    this.waitingFor.set(blocker, waiting.add(path));
   }
 
   /** The project's bytes for an entry (text from its doc, binary from its blob). */
@@ -1134,6 +1195,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private deleteBase(path: string): void {
     this.bases.delete(path);
     this.store.deleteBase(path);
+    const waiting = this.waitingFor.get(path);
+    if (waiting) {
+      this.waitingFor.delete(path);
+      for (const child of waiting) this.enqueue(child, () => this.writePath(child));
+    }
   }
 
   /**
@@ -1154,6 +1220,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       disk = await this.readDisk(path);
     }
     return disk;
+  }
+
+  /** Whether a file or symlink is at `path`: a folder that took a file's name means the file is gone. */
+  private async fileAt(path: string): Promise<boolean> {
+    const disk = await this.readDisk(path);
+    return disk !== null && disk.kind !== 'dir';
   }
 
   /**

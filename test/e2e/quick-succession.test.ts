@@ -1,8 +1,10 @@
 // Edits that follow each other faster than a daemon writes: a file created and at once filled,
 // a file created and at once removed. The other side's own write echoes back while the next
 // change is already on its way; taking that echo for an edit made there would undo the change
-// (a binary arriving as an empty text file, a deleted file coming back) on both sides.
-import { open, unlink, writeFile } from 'node:fs/promises';
+// (a binary arriving as an empty text file, a deleted file coming back) on both sides. And a
+// file replaced by a folder of the same name, or back: the new paths and the removals arrive in
+// either order, and the watcher may report the folder as a change of the file.
+import { mkdir, open, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { World, readOrNull, untilIdentical, type Pair } from './harness.js';
@@ -51,5 +53,23 @@ describe('changes in quick succession', () => {
     const tree = await untilIdentical(pair.a, pair.b);
     expect([...tree.keys()].filter((path) => path.startsWith('brief-'))).toEqual([]);
     expect((await readOrNull(join(pair.a, 'marker.txt')))?.toString()).toBe('done\n');
+  });
+
+  it('a file replaced by a folder of the same name, and the folder by a file again, arrive as such', { timeout: 120_000 }, async () => {
+    onTestFailed(async () => console.log(await world.dumpLogs()));
+    await writeFile(join(pair.a, 'thing'), 'a file\n');
+    await untilIdentical(pair.a, pair.b);
+    await rm(join(pair.a, 'thing'));
+    await mkdir(join(pair.a, 'thing'));
+    await writeFile(join(pair.a, 'thing/inside.txt'), 'inside\n');
+    expect((await untilIdentical(pair.a, pair.b)).has('thing/inside.txt')).toBe(true);
+    // The folder is watched: a file added to it later arrives too.
+    await writeFile(join(pair.a, 'thing/second.txt'), 'second\n');
+    expect((await untilIdentical(pair.a, pair.b)).has('thing/second.txt')).toBe(true);
+    await rm(join(pair.a, 'thing'), { recursive: true });
+    await writeFile(join(pair.a, 'thing'), 'a file again\n');
+    const tree = await untilIdentical(pair.a, pair.b);
+    expect(tree.get('thing')?.kind).toBe('file');
+    expect([...tree.keys()].filter((path) => path.startsWith('thing/'))).toEqual([]);
   });
 });
