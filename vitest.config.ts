@@ -6,6 +6,9 @@ const MOCKING_FILES = ['test/daemon/atomic-write-failure.test.ts', 'test/daemon/
 export default defineConfig({
   test: {
     globalSetup: ['test/helpers/global-setup.ts'],
+    // In CI every test is listed with its suite, so the log shows each storage suite ran on
+    // PGlite and on PostgreSQL ("migrations [postgres] > ...").
+    reporters: process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0' ? ['verbose'] : ['default'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
