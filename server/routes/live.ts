@@ -1,6 +1,7 @@
 // The live endpoints: the multiplexed WebSocket, the plain y-websocket one, and the REST
 // write of a text file, which goes through the same room as any Yjs update.
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -25,8 +26,24 @@ declare module 'fastify' {
 }
 
 function adapt(socket: WebSocket): WebSocketLike {
+  // Frames sent to one socket within a turn of the event loop leave in one write: relaying is a
+  // frame per edit per subscriber, and under load a write per frame was the server's largest
+  // cost after storage (bench/RESULTS.md, relay).
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    tcp?.uncork();
+  };
   return {
-    send: (data) => socket.send(data, { binary: true }),
+    send: (data) => {
+      if (tcp && !corked) {
+        corked = true;
+        tcp.cork();
+        setImmediate(uncork);
+      }
+      socket.send(data, { binary: true });
+    },
     close: (code, reason) => socket.close(code, reason),
     get bufferedAmount() {
       return socket.bufferedAmount;
