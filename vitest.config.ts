@@ -1,3 +1,4 @@
+import isInCi from 'is-in-ci';
 import { defineConfig } from 'vitest/config';
 
 /** Files that replace a module with vi.mock: they need a fresh module graph of their own. */
@@ -8,7 +9,7 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     // In CI every test is listed with its suite, so the log shows each storage suite ran on
     // PGlite and on PostgreSQL ("migrations [postgres] > ...").
-    reporters: process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0' ? ['verbose'] : ['default'],
+    reporters: isInCi ? ['verbose'] : ['default'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -274,7 +274,7 @@ export function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so every run builds the same data. */
+/** Deterministic pseudo-random numbers (mulberry32): every run builds the same data, and a failing test seed replays (the tests use it too). */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -828,7 +828,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       return;
     }
-    if (!(await this.clearWayTo(path))) return;
+    if (!(await this.clearWayTo(path, disk?.kind === 'dir'))) return;
     if (entry.kind === 'text') {
       const doc = await this.ensureFileDoc(entry.id);
       if (!this.connection.isSynced(fileDocName(entry.id)) && contentText(doc).length === 0 && entry.size > 0) {
@@ -878,7 +878,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * queued on its own path, possibly behind this write); a file it still has is about to go, so
    * the path waits for its removal (deleteBase writes it then).
    */
-  private async clearWayTo(path: string): Promise<boolean> {
+  private async clearWayTo(path: string, folderAtPath: boolean): Promise<boolean> {
     const files = filesMap(this.index);
     for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
       const ancestor = path.slice(0, slash);
@@ -889,8 +889,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         return false;
       }
     }
-    const disk = await this.readDisk(path);
-    if (disk?.kind === 'dir') {
+    if (folderAtPath) {
       // A folder where the project has a file (a teammate replaced a folder with a file of the
       // same name): its files leave first; removing the last one removes the folder.
       const inside = [...this.bases.keys()].filter((other) => other.startsWith(`${path}/`));

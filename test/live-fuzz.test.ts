@@ -1,6 +1,6 @@
 // Garbage on the multiplexed socket: every bad frame is refused (a `denied` and/or a 44xx
 // close), none is applied, and the server keeps serving everyone else as before.
-import { seededRandom } from './helpers/random.js';
+import { seededRandom } from '../bench/lib.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as encoding from 'lib0/encoding';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';

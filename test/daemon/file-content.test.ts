@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyContent, DEFAULT_MAX_TEXT_BYTES, encodeText, sha256Hex } from '../../daemon/file-content.js';
-import { seededRandom } from '../helpers/random.js';
+import { seededRandom } from '../../bench/lib.js';
 
 function roundTrips(bytes: Uint8Array): string {
   const result = classifyContent(bytes);

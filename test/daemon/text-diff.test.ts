@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { applyTextChange, commonAffixes, lineStats } from '../../common/text-diff.js';
-import { seededRandom } from '../helpers/random.js';
+import { seededRandom } from '../../bench/lib.js';
 
 function textDoc(initial: string): { doc: Y.Doc; text: Y.Text } {
   const doc = new Y.Doc();

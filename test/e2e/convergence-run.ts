@@ -3,7 +3,7 @@
 // them stops (or SIGKILLs) and starts their daemon mid-run, then everyone stops: both folders must end
 // byte-identical, and equal to the server's materialised files (invariant 2). Used by
 // convergence.test.ts (a few short seeds) and by `npm run soak` (many longer ones).
-import { seededRandom } from '../helpers/random.js';
+import { seededRandom } from '../../bench/lib.js';
 import { chmod, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, expectServerMatches, sleep, untilIdentical, type TreeSpec, type User, type World } from './harness.js';
