@@ -6,7 +6,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FolderEvent } from './folder-mirror.js';
+import type { FolderEvent } from './control-protocol.js';
 import { SOCKET_NAME, type ControlMessage, type ControlMethod, type ControlMethods } from './control-protocol.js';
 
 export class DaemonError extends Error {}

@@ -1,6 +1,65 @@
 // The daemon's control API over its Unix socket: newline-delimited JSON. The CLI sends
 // requests; the daemon answers each by id, and streams events to sockets that subscribed.
-import type { FolderEvent, FolderStatus, JoinReport } from './folder-mirror.js';
+
+/** The daemon's link to the server. */
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused';
+
+/** A path of the folder the daemon does not share or write, and why. */
+export interface FolderProblem {
+  path: string;
+  reason: FolderProblemReason;
+  /** What a user reads: "readme.md not written here: it collides with README.md on this file system". */
+  message: string;
+}
+
+export type FolderProblemReason =
+  | 'invalid-name'
+  | 'unsafe-path'
+  | 'unsafe-symlink'
+  | 'special-file'
+  | 'unreadable'
+  | 'too-large'
+  | 'name-collision';
+
+export type SyncState = 'starting' | 'synced' | 'unsaved' | 'offline' | 'paused' | 'refused';
+
+export interface FolderStatus {
+  root: string;
+  projectId: string;
+  projectName: string;
+  serverUrl: string;
+  state: SyncState;
+  unsaved: number;
+  connection: ConnectionState;
+  pausedReason: string | null;
+  branch: string | null;
+  trackedBranch: string | null;
+  files: number;
+  peers: PeerInfo[];
+  /** Paths here that are not shared, and why (Mutagen's "problems"). */
+  problems: FolderProblem[];
+}
+
+export interface PeerInfo {
+  name: string;
+  color?: string;
+  file?: string | null;
+  branch?: string | null;
+  lastActive?: number;
+}
+
+export type FolderEvent =
+  | { type: 'activity'; root: string; direction: 'local' | 'remote'; action: 'created' | 'edited' | 'renamed' | 'deleted'; path: string; oldPath?: string; linesAdded?: number; linesRemoved?: number; user?: string }
+  | { type: 'progress'; root: string; phase: 'upload' | 'download'; done: number; total: number }
+  | { type: 'status'; root: string; status: FolderStatus }
+  | { type: 'error'; root: string; message: string };
+
+export interface JoinReport {
+  kept: number;
+  written: number;
+  replaced: { path: string; backup: string }[];
+  pushed: number;
+}
 
 export interface Credentials {
   serverUrl: string;

@@ -4,7 +4,8 @@ import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promi
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, join, resolve, sep } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { FolderMirror, type FolderEvent, type FolderSpec } from './folder-mirror.js';
+import type { FolderEvent } from './control-protocol.js';
+import { FolderMirror, type FolderSpec } from './folder-mirror.js';
 import {
   FOLDERS_FILE,
   LOG_NAME,

@@ -26,7 +26,8 @@ import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
 import { runLimited, scanFolder, type ScanCache } from './scan.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from './safe-path.js';
-import { REMOTE_ORIGIN, ServerConnection, type ConnectionState } from './server-connection.js';
+import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
+import type { FolderEvent, FolderProblem, FolderStatus, JoinReport, PeerInfo, SyncState } from './control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 
@@ -60,44 +61,6 @@ export interface FolderSpec {
   serverUrl: string;
   token: string;
   username: string;
-}
-
-export type SyncState = 'starting' | 'synced' | 'unsaved' | 'offline' | 'paused' | 'refused';
-
-export interface FolderStatus {
-  root: string;
-  projectId: string;
-  projectName: string;
-  serverUrl: string;
-  state: SyncState;
-  unsaved: number;
-  connection: ConnectionState;
-  pausedReason: string | null;
-  branch: string | null;
-  trackedBranch: string | null;
-  files: number;
-  peers: PeerInfo[];
-}
-
-export interface PeerInfo {
-  name: string;
-  color?: string;
-  file?: string | null;
-  branch?: string | null;
-  lastActive?: number;
-}
-
-export type FolderEvent =
-  | { type: 'activity'; root: string; direction: 'local' | 'remote'; action: 'created' | 'edited' | 'renamed' | 'deleted'; path: string; oldPath?: string; linesAdded?: number; linesRemoved?: number; user?: string }
-  | { type: 'progress'; root: string; phase: 'upload' | 'download'; done: number; total: number }
-  | { type: 'status'; root: string; status: FolderStatus }
-  | { type: 'error'; root: string; message: string };
-
-export interface JoinReport {
-  kept: number;
-  written: number;
-  replaced: { path: string; backup: string }[];
-  pushed: number;
 }
 
 interface PendingUnlink {
@@ -144,6 +107,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private readonly waitingFor = new Map<string, Set<string>>();
   private pausedReason: string | null = null;
+  /** Paths not shared or not written here, by path (see FolderStatus.problems). */
+  private readonly problems = new Map<string, FolderProblem>();
   /** Paths touched while paused, reconciled on resume. */
   private readonly touchedWhilePaused = new Set<string>();
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -1121,6 +1086,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       trackedBranch: this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null,
       files: this.index ? filesMap(this.index).size : 0,
       peers,
+      problems: [...this.problems.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     };
   }
 

@@ -28,7 +28,9 @@ const PERSISTED_RECHECK_MS = 2000;
 /** Origin of changes that came from the server; everything else is sent to it. */
 export const REMOTE_ORIGIN = Symbol('remote');
 
-export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused';
+import type { ConnectionState } from './control-protocol.js';
+
+export type { ConnectionState };
 
 interface FollowedDoc {
   doc: Y.Doc;

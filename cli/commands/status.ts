@@ -1,4 +1,4 @@
-import type { FolderStatus } from '../../daemon/folder-mirror.js';
+import type { FolderStatus } from '../../daemon/control-protocol.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
 
 export interface StatusResult {

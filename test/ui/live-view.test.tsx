@@ -1,6 +1,6 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import type { FolderStatus } from '../../daemon/folder-mirror.js';
+import type { FolderStatus } from '../../daemon/control-protocol.js';
 import { LiveView } from '../../cli/ui/components/live-view.js';
 import { FEED_LENGTH, initialLiveState, liveReducer, type LiveState } from '../../cli/ui/state/live-reducer.js';
 
@@ -17,6 +17,7 @@ const status = (over: Partial<FolderStatus> = {}): FolderStatus => ({
   trackedBranch: 'main',
   files: 3,
   peers: [],
+  problems: [],
   ...over,
 });
 
