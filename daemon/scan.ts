@@ -62,6 +62,8 @@ export interface ScanOptions {
    * is unchanged is not read again. The scan keeps it current (adds, updates, drops the gone).
    */
   cache?: ScanCache;
+  /** Scan only this folder (a POSIX path relative to root) and what is below it. */
+  under?: string;
 }
 
 export type ScanCache = Map<string, { signature: string; entry: ScannedEntry }>;
@@ -205,7 +207,8 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
 
   const found: FoundItem[] = [];
   const skipped: ScanSkip[] = [];
-  const pending: string[] = [''];
+  const under = options.under ?? '';
+  const pending: string[] = [under];
   while (pending.length > 0) {
     const folder = pending.pop() as string;
     let dir;
@@ -214,6 +217,7 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
     } catch (err) {
       const code = errnoCode(err);
       if (folder !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) {
+        if (folder === under) return { entries: [], skipped: [] };
         skipped.push({ path: folder, reason: 'changed-during-scan', detail: code });
         continue;
       }
@@ -257,7 +261,8 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
 
   if (options.cache) {
     const found = new Set(entries.map((e) => e.path));
-    for (const path of options.cache.keys()) if (!found.has(path)) options.cache.delete(path);
+    const inScope = (path: string) => under === '' || path.startsWith(`${under}/`);
+    for (const path of options.cache.keys()) if (inScope(path) && !found.has(path)) options.cache.delete(path);
   }
   entries.sort(byPath);
   skipped.sort(byPath);
