@@ -11,8 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readFile, readlink, rename, rmdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
@@ -20,6 +19,8 @@ import { unsafePathReason } from '../common/paths-in-project.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../common/protocol.js';
 import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from './atomic-write.js';
 import { classifyContent, sha256Hex } from './file-content.js';
+import { DiskWatcher, type DiskEvent } from './disk-watcher.js';
+import { noteEvent, settleVerdict, type Settling } from './settling.js';
 import { GitWatch } from './git-watch.js';
 import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
@@ -78,7 +79,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly connection: ServerConnection;
   private store!: LocalStore;
   private rules!: IgnoreRules;
-  private watcher: FSWatcher | null = null;
+  private watcher: DiskWatcher | null = null;
   private readonly git: GitWatch;
   private index!: Y.Doc;
   private readonly fileDocs = new Map<string, Y.Doc>();
@@ -100,6 +101,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  /** New paths the watcher reported, not shared until they settle (see settling.ts). */
+  private readonly settling = new Map<string, Settling>();
+  private readonly settleTimers = new Map<string, NodeJS.Timeout>();
   /**
    * Paths not written because a file of ours stands in their way (where they need a folder, or
    * inside the folder that stands where they need a file), by that file's path: its removal
@@ -296,29 +300,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     filesMap(this.index).observe(this.onFilesChanged);
     this.git.on('change', () => void this.checkBranch());
     await this.checkBranch();
-    this.watcher = chokidar.watch(this.spec.root, {
-      ignored: this.rules.chokidarIgnored,
-      ignoreInitial: true,
-      followSymlinks: false,
-      atomic: false,
-    });
-    this.watcher.on('add', (abs) => this.onDiskEvent(abs));
-    this.watcher.on('change', (abs) => this.onDiskEvent(abs));
-    this.watcher.on('unlink', (abs) => this.onDiskUnlink(abs));
-    this.watcher.on('addDir', (abs) => {
-      const path = this.relPath(abs);
-      if (path && (this.bases.has(path) || filesMap(this.index).has(path))) this.onDiskEvent(abs);
-    });
-    this.watcher.on('raw', (event, name, details) => {
-      // chokidar drops a chmod when the file's atime is newer than its mtime; the raw event
-      // still arrives, so the executable bit is checked here.
-      if (event !== 'change' || typeof name !== 'string') return;
-      const watched = (details as { watchedPath?: string }).watchedPath;
-      if (!watched) return;
-      void this.checkMode(basename(watched) === name ? watched : join(watched, name));
-    });
-    this.watcher.on('error', (err) => this.log.warn({ err }, 'watcher error'));
-    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    this.watcher = new DiskWatcher(this.spec.root, this.rules, this.log);
+    this.watcher.on('event', (event) => this.onWatcherEvent(event));
+    await this.watcher.start();
     await this.reconcile({ checkEveryPath });
     this.rescanTimer = setInterval(() => void this.periodicCheck(), RESCAN_INTERVAL_MS);
     this.rescanTimer.unref();
@@ -342,19 +326,28 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   // ---------------------------------------------------------------------------------------
   // Disk -> docs
 
-  private relPath(absPath: string): string | null {
-    const rel = relative(this.spec.root, absPath);
-    if (!rel || rel.startsWith('..')) return null;
-    return sep === '/' ? rel : rel.split(sep).join('/');
+  private onWatcherEvent(event: DiskEvent): void {
+    switch (event.type) {
+      case 'changed':
+        return this.onDiskEvent(event.path);
+      case 'removed':
+        return this.onDiskUnlink(event.path);
+      case 'mode':
+        return void this.checkMode(event.path);
+      case 'folder':
+        // A folder where the project has a file: the file was replaced by it.
+        if (this.bases.has(event.path) || filesMap(this.index).has(event.path)) this.onDiskEvent(event.path);
+        return;
+    }
   }
 
-  private onDiskEvent(absPath: string): void {
-    const path = this.relPath(absPath);
-    if (!path || path.split('/').pop()!.startsWith(TEMP_FILE_PREFIX)) return;
+  private onDiskEvent(path: string): void {
+    if (path.split('/').pop()!.startsWith(TEMP_FILE_PREFIX)) return;
     if (isIgnoreRulesFile(path)) {
       void this.rules.reloadFile(path).then((changed) => (changed ? this.reconcile() : undefined));
     }
     if (this.rules.ignores(path, false)) return;
+    if (!this.bases.has(path) && !filesMap(this.index).has(path)) this.settling.set(path, noteEvent(this.settling.get(path), Date.now()));
     this.enqueue(path, () => this.applyDiskChange(path));
     this.scheduleRecheck(path);
   }
@@ -380,17 +373,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.rechecks.set(path, timer);
   }
 
-  private async checkMode(absPath: string): Promise<void> {
-    const path = this.relPath(absPath);
-    const base = path ? this.bases.get(path) : undefined;
-    if (!path || !base || base.kind === 'symlink') return;
-    const stats = await lstat(absPath).catch(() => null);
-    if (stats?.isFile() && modeOf(stats.mode) !== base.mode) this.onDiskEvent(absPath);
+  private async checkMode(path: string): Promise<void> {
+    const base = this.bases.get(path);
+    if (!base || base.kind === 'symlink') return;
+    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
+    if (stats?.isFile() && modeOf(stats.mode) !== base.mode) this.onDiskEvent(path);
   }
 
-  private onDiskUnlink(absPath: string): void {
-    const path = this.relPath(absPath);
-    if (!path || this.rules.ignores(path, false)) return;
+  private onDiskUnlink(path: string): void {
+    if (this.rules.ignores(path, false)) return;
     this.enqueue(path, () => this.applyDiskUnlink(path));
   }
 
@@ -423,6 +414,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** The file at `path` may have changed on disk: bring the docs in line with it. */
   private async applyDiskChange(path: string): Promise<void> {
     const disk = await this.readDiskSettled(path);
+    if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
     if (!disk) return this.applyDiskUnlink(path);
     if (disk.kind === 'dir') return this.fileBecameFolder(path);
     const files = filesMap(this.index);
@@ -473,8 +465,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         this.deleteBase(renamed.path);
         this.setBase(path, { ...renamed.base, mode: disk.mode });
         this.emitActivity('local', 'renamed', path, { oldPath: renamed.path });
+        this.forgetSettling(path);
         return;
       }
+      const verdict = settleVerdict(this.settling.get(path), Date.now());
+      if (!verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
+      this.forgetSettling(path);
       const id = newFileId();
       if (content.kind === 'text') {
         await this.createFileDoc(id, content.text);
@@ -543,11 +539,26 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private async fileBecameFolder(path: string): Promise<void> {
     if (!this.bases.has(path) && !filesMap(this.index).has(path)) return;
+    const seen = this.pendingUnlinks.has(path);
     await this.applyDiskUnlink(path);
-    // chokidar keeps its watcher of the file, which sees nothing inside the folder: replaced.
-    this.watcher?.unwatch(join(this.spec.root, path));
-    this.watcher?.add(join(this.spec.root, path));
-    void this.reconcile();
+    // Once: the new watch lists the folder again, which reports the folder again.
+    if (!seen) this.watcher?.rewatch(path);
+  }
+
+  private applyOnceSettled(path: string, ms: number): void {
+    clearTimeout(this.settleTimers.get(path));
+    const timer = setTimeout(() => {
+      this.settleTimers.delete(path);
+      if (!this.stopped) this.enqueue(path, () => this.applyDiskChange(path));
+    }, ms);
+    timer.unref();
+    this.settleTimers.set(path, timer);
+  }
+
+  private forgetSettling(path: string): void {
+    if (!this.settling.delete(path)) return;
+    clearTimeout(this.settleTimers.get(path));
+    this.settleTimers.delete(path);
   }
 
   /** The file is gone from disk: after the rename window, it is gone from the project. */
@@ -1064,7 +1075,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         ? 'refused'
         : connection !== 'online'
           ? 'offline'
-          : unsaved > 0 || this.queues.size > 0
+          : unsaved > 0 || this.queues.size > 0 || this.settling.size > 0
             ? 'unsaved'
             : 'synced';
     const peers: PeerInfo[] = [];
@@ -1243,6 +1254,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     for (const pending of this.pendingUnlinks.values()) clearTimeout(pending.timer);
     for (const timer of this.rechecks.values()) clearTimeout(timer);
+    for (const timer of this.settleTimers.values()) clearTimeout(timer);
     await this.watcher?.close();
     await Promise.all([...this.queues.values()]);
     this.git.stop();

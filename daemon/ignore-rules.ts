@@ -40,6 +40,10 @@ export const LOCAL_ONLY_DEFAULT_RULES: readonly string[] = [
   '\\#*#',
   // vim writes and deletes this file to probe whether it may write into a folder.
   '4913',
+  // JetBrains IDEs' safe write: the new text goes to `name___jb_tmp___`, the old one to
+  // `name___jb_old___`, then both are renamed.
+  '*___jb_tmp___',
+  '*___jb_old___',
 ];
 
 /** Never re-included: git's own folder is handled apart, see isGitSegment. */

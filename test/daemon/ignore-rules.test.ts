@@ -39,6 +39,8 @@ describe('IgnoreRules defaults', () => {
       ['#notes.txt#', false],
       ['4913', false],
       ['src/4913', false],
+      ['src/main.ts___jb_tmp___', false],
+      ['src/main.ts___jb_old___', false],
       ['.env', false],
       ['.env.local', false],
       ['config/.env.production', false],
@@ -65,6 +67,7 @@ describe('IgnoreRules defaults', () => {
       ['src/main.ts', false],
       ['node_modules', false],
       ['4913.txt', false],
+      ['src/___jb_tmp___notes.md', false],
     ];
     for (const [path, isDir] of kept) expect(rules.ignores(path, isDir), path).toBe(false);
   });
