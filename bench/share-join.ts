@@ -47,7 +47,7 @@ interface TreeStats {
 
 const WORDS = ['import', 'export', 'const', 'function', 'return', 'await', 'async', 'value', 'result', 'items', 'config', 'server', 'client', 'project', 'folder', 'render', 'state', 'props', 'error', 'module'];
 
-function textOf(random: () => number, bytes: number): string {
+export function textOf(random: () => number, bytes: number): string {
   const parts: string[] = [];
   let size = 0;
   while (size < bytes) {
@@ -107,7 +107,7 @@ export async function generateTree(root: string): Promise<TreeStats> {
 }
 
 /** Relative path -> sha256 of every file under root, skipping .git. */
-async function hashTree(root: string): Promise<Map<string, string>> {
+export async function hashTree(root: string): Promise<Map<string, string>> {
   const hashes = new Map<string, string>();
   const walk = async (dir: string, prefix: string) => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -122,7 +122,7 @@ async function hashTree(root: string): Promise<Map<string, string>> {
   return hashes;
 }
 
-function compareTrees(expected: Map<string, string>, actual: Map<string, string>): string[] {
+export function compareTrees(expected: Map<string, string>, actual: Map<string, string>): string[] {
   const problems: string[] = [];
   for (const [path, hash] of expected) {
     const got = actual.get(path);
