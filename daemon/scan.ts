@@ -2,15 +2,18 @@
 // and whenever the daemon must compare the disk with the index (start-up, resume after a
 // branch switch, a rules change). Ignored folders are never opened, symlinks are never followed,
 // and file reads run a bounded number at a time so a large tree neither exhausts file
-// descriptors nor holds more than `concurrency` files in memory.
+// descriptors nor holds more than `concurrency` files in memory. Names are listed as bytes, so a
+// name that is not UTF-8 is reported instead of being decoded into one that does not exist.
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { constants, type Dirent } from 'node:fs';
+import { constants, type Dirent, type PathLike } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, open, opendir, readlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { classifyContent, DEFAULT_MAX_TEXT_BYTES, sha256Hex } from './file-content.js';
 import type { IgnoreRules } from './ignore-rules.js';
+import { escapeInvalidUtf8 } from './name-bytes.js';
 import { assertSafeIndexPath, checkSymlinkTarget, UnsafePathError } from './safe-path.js';
 
 export type ScannedKind = 'text' | 'binary' | 'symlink';
@@ -34,17 +37,26 @@ export type ScanSkipReason =
   | 'unsafe-symlink'
   /** A name the index cannot carry safely to other systems (e.g. a backslash in it). */
   | 'unsafe-path'
+  /** A name (or a symlink's target) whose bytes are not valid UTF-8. */
+  | 'invalid-name'
   /** A socket, FIFO or device. */
   | 'special-file'
   | 'unreadable'
+  /** A file bigger than `maxFileBytes`. */
+  | 'too-large'
   /** Removed or replaced between listing and reading; the watcher reports what happened. */
   | 'changed-during-scan';
 
-export interface ScanSkip {
-  path: string;
-  reason: ScanSkipReason;
-  detail?: string;
-}
+export type ScanSkip =
+  | { path: string; reason: Exclude<ScanSkipReason, 'invalid-name' | 'too-large'>; detail?: string }
+  | {
+      /** The folder-relative path with the name's bad bytes escaped (see escapeInvalidUtf8). */
+      path: string;
+      reason: 'invalid-name';
+      /** 'folder': nothing below it was scanned; 'symlink-target': the link's own name is fine. */
+      detail?: 'folder' | 'symlink-target';
+    }
+  | { path: string; reason: 'too-large'; /** Bytes on disk. */ size: number; /** maxFileBytes. */ limit: number };
 
 export interface ScanResult {
   /** Sorted by path (UTF-16 code unit order), so two scans of the same tree are equal. */
@@ -64,6 +76,11 @@ export interface ScanOptions {
   cache?: ScanCache;
   /** Scan only this folder (a POSIX path relative to root) and what is below it. */
   under?: string;
+  /**
+   * Files bigger than this are skipped as 'too-large' without being read: the server refuses a
+   * blob over its `limits.blobBytes`, so such a file could never be shared. Default: no limit.
+   */
+  maxFileBytes?: number;
 }
 
 export type ScanCache = Map<string, { signature: string; entry: ScannedEntry }>;
@@ -105,7 +122,7 @@ export async function runLimited<T>(items: readonly T[], limit: number, work: (i
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
-async function entryType(entry: Dirent, absPath: string): Promise<'dir' | 'file' | 'symlink' | 'special'> {
+async function entryType(entry: Dirent<Buffer>, absPath: PathLike): Promise<'dir' | 'file' | 'symlink' | 'special'> {
   if (entry.isDirectory()) return 'dir';
   if (entry.isFile()) return 'file';
   if (entry.isSymbolicLink()) return 'symlink';
@@ -131,13 +148,19 @@ async function hashInChunks(handle: FileHandle): Promise<{ size: number; sha256:
   return { size, sha256: hash.digest('hex') };
 }
 
-async function scanFile(item: FoundItem, maxTextBytes: number, cache?: ScanCache): Promise<ScannedEntry | ScanSkip> {
+interface FileLimits {
+  maxTextBytes: number;
+  maxFileBytes: number;
+}
+
+async function scanFile(item: FoundItem, limits: FileLimits, cache?: ScanCache): Promise<ScannedEntry | ScanSkip> {
   if (cache) {
     const known = cache.get(item.relPath);
     const stats = known ? await lstat(item.absPath).catch(() => null) : null;
-    if (known && stats?.isFile() && statSignature(stats) === known.signature) return known.entry;
+    // The size check covers a cache filled by a scan with a higher limit.
+    if (known && stats?.isFile() && statSignature(stats) === known.signature && stats.size <= limits.maxFileBytes) return known.entry;
   }
-  const result = await readAndHash(item, maxTextBytes);
+  const result = await readAndHash(item, limits);
   if (cache) {
     if ('reason' in result.scanned || !result.stats || Date.now() - Math.max(result.stats.mtimeMs, result.stats.ctimeMs) < RACY_MS) {
       cache.delete(item.relPath);
@@ -148,7 +171,7 @@ async function scanFile(item: FoundItem, maxTextBytes: number, cache?: ScanCache
   return result.scanned;
 }
 
-async function readAndHash(item: FoundItem, maxTextBytes: number): Promise<{ scanned: ScannedEntry | ScanSkip; stats?: Stats }> {
+async function readAndHash(item: FoundItem, { maxTextBytes, maxFileBytes }: FileLimits): Promise<{ scanned: ScannedEntry | ScanSkip; stats?: Stats }> {
   const scanned = (entry: ScannedEntry | ScanSkip, stats?: Stats) => ({ scanned: entry, ...(stats ? { stats } : {}) });
   let handle: FileHandle | undefined;
   try {
@@ -158,6 +181,7 @@ async function readAndHash(item: FoundItem, maxTextBytes: number): Promise<{ sca
     // Taken before the read: a write during the read changes ctime, so the next scan reads again.
     const stats = await handle.stat();
     if (!stats.isFile()) return scanned({ path: item.relPath, reason: 'changed-during-scan', detail: 'no longer a regular file' });
+    if (stats.size > maxFileBytes) return scanned({ path: item.relPath, reason: 'too-large', size: stats.size, limit: maxFileBytes });
     const mode = stats.mode & 0o777;
     if (stats.size > maxTextBytes) {
       // Too big to be text whatever it holds: hash it without holding it in memory.
@@ -180,10 +204,10 @@ async function readAndHash(item: FoundItem, maxTextBytes: number): Promise<{ sca
 }
 
 async function scanSymlink(root: string, item: FoundItem): Promise<ScannedEntry | ScanSkip> {
-  let target: string;
+  let targetBytes: Buffer;
   let mode: number;
   try {
-    target = await readlink(item.absPath);
+    targetBytes = await readlink(item.absPath, { encoding: 'buffer' });
     mode = (await lstat(item.absPath)).mode & 0o777;
   } catch (err) {
     const code = errnoCode(err);
@@ -191,6 +215,9 @@ async function scanSymlink(root: string, item: FoundItem): Promise<ScannedEntry 
     if (code === 'EACCES' || code === 'EPERM') return { path: item.relPath, reason: 'unreadable', detail: code };
     throw err;
   }
+  // Decoded lossily, the target would name a file that exists nowhere.
+  if (!isUtf8(targetBytes)) return { path: item.relPath, reason: 'invalid-name', detail: 'symlink-target' };
+  const target = targetBytes.toString('utf8');
   const verdict = await checkSymlinkTarget(root, item.relPath, target);
   if (!verdict.safe) {
     return { path: item.relPath, reason: 'unsafe-symlink', detail: `${verdict.reason}: ${JSON.stringify(target)}` };
@@ -201,7 +228,10 @@ async function scanSymlink(root: string, item: FoundItem): Promise<ScannedEntry 
 /** Lists every file and symlink under root that `rules` does not ignore, with type, mode and hash. */
 export async function scanFolder(root: string, rules: IgnoreRules, options: ScanOptions = {}): Promise<ScanResult> {
   const rootAbs = resolve(root);
-  const maxTextBytes = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  const limits: FileLimits = {
+    maxTextBytes: options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES,
+    maxFileBytes: options.maxFileBytes ?? Number.POSITIVE_INFINITY,
+  };
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const started = performance.now();
 
@@ -213,7 +243,8 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
     const folder = pending.pop() as string;
     let dir;
     try {
-      dir = await opendir(join(rootAbs, folder));
+      // The types admit only string encodings; Node lists Buffer names for 'buffer'.
+      dir = (await opendir(join(rootAbs, folder), { encoding: 'buffer' as BufferEncoding })) as unknown as AsyncIterable<Dirent<Buffer>>;
     } catch (err) {
       const code = errnoCode(err);
       if (folder !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) {
@@ -228,17 +259,27 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
       throw err;
     }
     for await (const entry of dir) {
-      const relPath = folder === '' ? entry.name : `${folder}/${entry.name}`;
+      const validName = isUtf8(entry.name);
+      // For a name that is not UTF-8 this is the lossy decoding (U+FFFD for each bad byte): only
+      // matched against the ignore rules, so `*.log` still ignores such a log file.
+      const name = entry.name.toString('utf8');
+      const relPath = folder === '' ? name : `${folder}/${name}`;
       const absPath = join(rootAbs, relPath);
       let type;
       try {
-        type = await entryType(entry, absPath);
+        type = await entryType(entry, validName ? absPath : Buffer.concat([Buffer.from(`${join(rootAbs, folder)}/`), entry.name]));
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue;
         throw err;
       }
       // Decided before the name check, so nothing inside an ignored folder is ever reported.
       if (rules.ignores(relPath, type === 'dir')) continue;
+      if (!validName) {
+        const shownPath = `${folder === '' ? '' : `${folder}/`}${escapeInvalidUtf8(entry.name)}`;
+        // Never entered: nothing below it can be opened by a string path either.
+        skipped.push(type === 'dir' ? { path: shownPath, reason: 'invalid-name', detail: 'folder' } : { path: shownPath, reason: 'invalid-name' });
+        continue;
+      }
       try {
         assertSafeIndexPath(relPath);
       } catch (err) {
@@ -254,7 +295,7 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
 
   const entries: ScannedEntry[] = [];
   await runLimited(found, concurrency, async (item) => {
-    const result = item.type === 'file' ? await scanFile(item, maxTextBytes, options.cache) : await scanSymlink(rootAbs, item);
+    const result = item.type === 'file' ? await scanFile(item, limits, options.cache) : await scanSymlink(rootAbs, item);
     if ('reason' in result) skipped.push(result);
     else entries.push(result);
   });

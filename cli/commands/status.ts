@@ -1,5 +1,9 @@
 import type { FolderStatus } from '../../daemon/control-protocol.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
+import { plural } from '../output.js';
+
+/** Problems spelled out under a folder; `--json` has them all. */
+export const PROBLEMS_SHOWN = 5;
 
 export interface StatusResult {
   daemon: { running: boolean; pid: number | null; startedAt: string | null; logFile: string | null };
@@ -41,6 +45,12 @@ export function formatStatus(result: StatusResult): string[] {
   for (const folder of result.folders) {
     lines.push(`${folder.root}  ${folder.projectName}  ${describeSyncState(folder)}  ${folder.files} files${folder.branch ? `  branch ${folder.branch}` : ''}`);
     for (const peer of folder.peers) lines.push(`  online: ${peer.name}${peer.file ? ` (${peer.file})` : ''}${peer.branch ? ` on ${peer.branch}` : ''}`);
+    // Said here, not only in the log: "synced" alone would hide a file the teammates never get.
+    if (folder.problems.length > 0) {
+      lines.push(`  ${plural(folder.problems.length, 'path')} not shared here (codeshare status --json lists them)`);
+      for (const problem of folder.problems.slice(0, PROBLEMS_SHOWN)) lines.push(`    ${problem.message}`);
+      if (folder.problems.length > PROBLEMS_SHOWN) lines.push(`    and ${folder.problems.length - PROBLEMS_SHOWN} more`);
+    }
   }
   return lines;
 }

@@ -1,11 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IgnoreRules } from '../../daemon/ignore-rules.js';
-import { scanFolder, type ScannedEntry } from '../../daemon/scan.js';
+import { scanFolder, type ScanCache, type ScannedEntry } from '../../daemon/scan.js';
 import { makeTempFolder } from './temp-folders.js';
 
 const run = promisify(execFile);
@@ -99,6 +100,52 @@ describe('scanFolder', () => {
       { path: 'back\\slash.txt', reason: 'unsafe-path', detail: 'backslash' },
       { path: 'pipe', reason: 'special-file' },
     ]);
+  });
+
+  it('reports names that are not UTF-8, special files and files over maxFileBytes, and scans the rest', async () => {
+    const root = await makeTempFolder('scan');
+    const named = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => Buffer.from(part as string)));
+    writeFileSync(named(`${root}/bad`, [0xff], '.txt'), 'x');
+    writeFileSync(named(`${root}/debug`, [0xfe], '.log'), 'ignored by *.log');
+    mkdirSync(named(`${root}/dir`, [0xe9]));
+    writeFileSync(named(`${root}/dir`, [0xe9], '/inside.txt'), 'never listed');
+    await put(root, '.gitignore', '*.log\n');
+    await put(root, 'src/ok.txt', 'fine');
+    await put(root, 'src/at-limit.bin', Buffer.alloc(64));
+    await put(root, 'src/over-limit.bin', Buffer.alloc(65));
+    symlinkSync(named('target', [0xff]), join(root, 'src', 'link-to-bad-name'));
+    execFileSync('mkfifo', [join(root, 'src', 'pipe')]);
+
+    const { entries, skipped } = await scanFolder(root, await IgnoreRules.load(root), { maxFileBytes: 64 });
+    expect(entries.map((entry) => entry.path)).toEqual(['.gitignore', 'src/at-limit.bin', 'src/ok.txt']);
+    expect(skipped).toEqual([
+      { path: 'bad\\xff.txt', reason: 'invalid-name' },
+      { path: 'dir\\xe9', reason: 'invalid-name', detail: 'folder' },
+      { path: 'src/link-to-bad-name', reason: 'invalid-name', detail: 'symlink-target' },
+      { path: 'src/over-limit.bin', reason: 'too-large', size: 65, limit: 64 },
+      { path: 'src/pipe', reason: 'special-file' },
+    ]);
+  });
+
+  it('has no size limit unless given one, and applies a lower one to cached files too', async () => {
+    const root = await makeTempFolder('scan');
+    await put(root, 'big.bin', Buffer.alloc(4096));
+    const rules = await IgnoreRules.load(root);
+    const cache: ScanCache = new Map();
+    expect((await scanFolder(root, rules, { cache })).skipped).toEqual([]);
+    // Seen from a minute later, the file is not racily clean: its hash is cached.
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now + 60_000);
+    try {
+      expect((await scanFolder(root, rules, { cache })).entries).toHaveLength(1);
+      expect(cache.size).toBe(1);
+      const limited = await scanFolder(root, rules, { cache, maxFileBytes: 4095 });
+      expect(limited.entries).toEqual([]);
+      expect(limited.skipped).toEqual([{ path: 'big.bin', reason: 'too-large', size: 4096, limit: 4095 }]);
+      expect(cache.size).toBe(0);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('classifies exactly at the size limit', async () => {

@@ -79,6 +79,26 @@ describe('live view', () => {
     );
   });
 
+  it('lists what is not shared, the first few by message and the rest as a count', () => {
+    const base = ready(initialLiveState('/work/app'));
+    const frameOf = (s: FolderStatus) => render(<LiveView state={liveReducer(base, { type: 'status', status: s })} />).lastFrame() ?? '';
+    expect(frameOf(status())).not.toContain('Not shared');
+    const problems = [
+      { path: 'a\\xff.txt', reason: 'invalid-name', message: 'a\\xff.txt not shared: its name is not valid UTF-8' },
+      { path: 'big.bin', reason: 'too-large', message: 'big.bin not shared: 3.2 GiB is over the 2 GiB limit' },
+      { path: 'pipe', reason: 'special-file', message: 'pipe not shared: a FIFO, socket or device is not a file' },
+      { path: 'secret.txt', reason: 'unreadable', message: 'secret.txt not shared: it cannot be read (EACCES)' },
+    ] satisfies FolderStatus['problems'];
+    const frame = frameOf(status({ problems }));
+    expect(frame).toContain('Not shared (4)');
+    expect(frame).toContain('  a\\xff.txt not shared: its name is not valid UTF-8');
+    expect(frame).toContain('big.bin not shared: 3.2 GiB is over the 2 GiB limit');
+    expect(frame).toContain('pipe not shared: a FIFO, socket or device is not a file');
+    expect(frame).not.toContain('secret.txt');
+    expect(frame).toContain('and 1 more (codeshare status --json lists them)');
+    expect(frameOf(status({ problems: problems.slice(0, 1) }))).not.toContain('more');
+  });
+
   it('draws a progress bar during the first upload', () => {
     const state = liveReducer(initialLiveState('/work/app'), {
       type: 'event',

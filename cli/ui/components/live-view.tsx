@@ -1,6 +1,6 @@
 // The live view: props in, text out. It renders the same data `codeshare status --json` prints.
 import { Box, Text } from 'ink';
-import type { FolderStatus } from '../../../daemon/control-protocol.js';
+import type { FolderProblem, FolderStatus } from '../../../daemon/control-protocol.js';
 import type { FeedItem, LiveState } from '../state/live-reducer.js';
 
 export function SyncStateLine({ status }: { status: FolderStatus | null }) {
@@ -32,6 +32,29 @@ export function ProgressBar({ done, total, label, width = 30 }: { done: number; 
   );
 }
 
+/** Problems spelled out in the live view; the rest are counted. */
+export const LIVE_PROBLEMS_SHOWN = 3;
+
+/** What this folder has that teammates do not get; nothing when there is none. */
+export function NotSharedSection({ problems }: { problems: readonly FolderProblem[] }) {
+  if (problems.length === 0) return null;
+  const hidden = problems.length - LIVE_PROBLEMS_SHOWN;
+  return (
+    <Box flexDirection="column">
+      <Text bold color="yellow">
+        Not shared ({problems.length})
+      </Text>
+      {problems.slice(0, LIVE_PROBLEMS_SHOWN).map((problem) => (
+        <Text key={problem.path}>
+          {'  '}
+          {problem.message}
+        </Text>
+      ))}
+      {hidden > 0 ? <Text dimColor>  and {hidden} more (codeshare status --json lists them)</Text> : null}
+    </Box>
+  );
+}
+
 function describe(item: FeedItem): string {
   const lines = item.linesAdded !== undefined ? ` (+${item.linesAdded} -${item.linesRemoved ?? 0})` : '';
   if (item.action === 'renamed' && item.oldPath) return `${item.who} renamed ${item.oldPath} → ${item.path}`;
@@ -52,6 +75,7 @@ export function LiveView({ state }: { state: LiveState }) {
       {state.progress ? (
         <ProgressBar label={state.progress.phase === 'upload' ? 'uploading' : 'downloading'} done={state.progress.done} total={state.progress.total} />
       ) : null}
+      <NotSharedSection problems={state.status?.problems ?? []} />
       <Text bold>Online</Text>
       {peers.length === 0 ? <Text dimColor>  nobody else yet</Text> : null}
       {peers.map((peer) => (

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { formatStatus, type StatusResult } from '../../cli/commands/status.js';
+import type { FolderProblem, FolderStatus } from '../../daemon/control-protocol.js';
+
+const folder = (over: Partial<FolderStatus> = {}): FolderStatus => ({
+  root: '/work/app',
+  projectId: 'p1',
+  projectName: 'alice/app',
+  serverUrl: 'http://127.0.0.1:4455',
+  state: 'synced',
+  unsaved: 0,
+  connection: 'online',
+  pausedReason: null,
+  branch: 'main',
+  trackedBranch: 'main',
+  files: 3,
+  peers: [],
+  problems: [],
+  ...over,
+});
+
+const running = (...folders: FolderStatus[]): StatusResult => ({
+  daemon: { running: true, pid: 42, startedAt: '2025-01-01T00:00:00.000Z', logFile: '/tmp/daemon.log' },
+  folders,
+});
+
+const problem = (path: string): FolderProblem => ({ path, reason: 'special-file', message: `${path} not shared: a FIFO, socket or device is not a file` });
+
+describe('formatStatus', () => {
+  it('says nothing about problems when there are none', () => {
+    expect(formatStatus(running(folder()))).toEqual(['Daemon running (pid 42), log: /tmp/daemon.log', '/work/app  alice/app  synced  3 files  branch main']);
+  });
+
+  it('counts the paths not shared and spells out each of a few', () => {
+    const problems: FolderProblem[] = [
+      { path: 'bad\\xff.txt', reason: 'invalid-name', message: 'bad\\xff.txt not shared: its name is not valid UTF-8' },
+      { path: 'big.bin', reason: 'too-large', message: 'big.bin not shared: 3.2 GiB is over the 2 GiB limit' },
+      problem('pipe'),
+    ];
+    expect(formatStatus(running(folder({ problems }))).slice(1)).toEqual([
+      '/work/app  alice/app  synced  3 files  branch main',
+      '  3 paths not shared here (codeshare status --json lists them)',
+      '    bad\\xff.txt not shared: its name is not valid UTF-8',
+      '    big.bin not shared: 3.2 GiB is over the 2 GiB limit',
+      '    pipe not shared: a FIFO, socket or device is not a file',
+    ]);
+  });
+
+  it('says "path" for one, and shows five of many with the rest counted', () => {
+    expect(formatStatus(running(folder({ problems: [problem('p')] })))[2]).toBe('  1 path not shared here (codeshare status --json lists them)');
+    const many = Array.from({ length: 8 }, (_, i) => problem(`p${i}`));
+    const lines = formatStatus(running(folder({ problems: many }))).slice(2);
+    expect(lines).toEqual([
+      '  8 paths not shared here (codeshare status --json lists them)',
+      ...many.slice(0, 5).map((p) => `    ${p.message}`),
+      '    and 3 more',
+    ]);
+  });
+
+  it('keeps each folder’s problems under that folder', () => {
+    const lines = formatStatus(running(folder({ root: '/a', problems: [problem('x')] }), folder({ root: '/b' })));
+    expect(lines.slice(1)).toEqual([
+      '/a  alice/app  synced  3 files  branch main',
+      '  1 path not shared here (codeshare status --json lists them)',
+      '    x not shared: a FIFO, socket or device is not a file',
+      '/b  alice/app  synced  3 files  branch main',
+    ]);
+  });
+});
