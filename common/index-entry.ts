@@ -20,6 +20,9 @@ export interface IndexEntry {
 /** Text files larger than this travel as blobs, not as Yjs text. */
 export const MAX_TEXT_BYTES = 1024 * 1024;
 
+/** The largest file shared at all: the server's default blob limit (a blob goes up in one PUT). */
+export const MAX_SHARED_FILE_BYTES = 100 * 1024 * 1024;
+
 export const FILES_MAP = 'files';
 export const PROJECT_MAP = 'project';
 export const CONTENT_TEXT = 'content';

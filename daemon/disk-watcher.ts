@@ -57,11 +57,15 @@ export class DiskWatcher extends EventEmitter<{ event: [DiskEvent] }> {
     watcher.on('addDir', (abs) => void this.newFolder(abs));
     watcher.on('unlinkDir', (abs) => this.forgetListed(abs));
     watcher.on('raw', (event, name, details) => {
+      const watched = (details as { watchedPath?: string }).watchedPath;
+      if (typeof name !== 'string' || !watched) return;
+      const abs = watched.endsWith(`${sep}${name}`) ? watched : join(watched, name);
+      // A name that is not UTF-8 reaches us decoded with U+FFFD: chokidar cannot stat it and
+      // says nothing, so it is reported here (the daemon lists it as not shared).
+      if (name.includes('\uFFFD')) this.report('changed', abs);
       // chokidar drops a chmod when the file's atime is newer than its mtime; the raw event
       // still arrives, so the executable bit is checked on it.
-      if (event !== 'change' || typeof name !== 'string') return;
-      const watched = (details as { watchedPath?: string }).watchedPath;
-      if (watched) this.report('mode', watched.endsWith(`${sep}${name}`) ? watched : join(watched, name));
+      else if (event === 'change') this.report('mode', abs);
     });
     watcher.on('error', (err) => this.log.warn({ err }, 'watcher error'));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

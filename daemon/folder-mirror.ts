@@ -14,18 +14,20 @@ import { lstat, mkdir, open, readFile, readlink, rename, rmdir, writeFile } from
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import { MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
+import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
 import { unsafePathReason } from '../common/paths-in-project.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../common/protocol.js';
 import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from './atomic-write.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { DiskWatcher, type DiskEvent } from './disk-watcher.js';
 import { noteEvent, settleVerdict, type Settling } from './settling.js';
+import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
 import { GitWatch } from './git-watch.js';
 import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
-import { runLimited, scanFolder, type ScanCache } from './scan.js';
+import { runLimited, scanFolder, type ScanCache, type ScannedEntry } from './scan.js';
+import { problemOfSkip, problemsFromScan } from './unshared.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
 import type { FolderEvent, FolderProblem, FolderStatus, JoinReport, PeerInfo, SyncState } from './control-protocol.js';
@@ -111,8 +113,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private readonly waitingFor = new Map<string, Set<string>>();
   private pausedReason: string | null = null;
-  /** Paths not shared or not written here, by path (see FolderStatus.problems). */
-  private readonly problems = new Map<string, FolderProblem>();
+  /** Paths here the project does not get, and why, by path (see FolderStatus.problems). */
+  private readonly scanProblems = new Map<string, FolderProblem>();
+  /** How this folder's file system compares names (see name-folding.ts). */
+  private folded!: FoldedNames;
+  /** Project paths not written here: another path is the same name on this file system. */
+  private readonly collisions = new Map<string, FolderProblem>();
   /** Paths touched while paused, reconciled on resume. */
   private readonly touchedWhilePaused = new Set<string>();
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -154,7 +160,51 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
     this.index = await this.store.loadDoc(INDEX_DOC);
     this.bases = await this.store.loadBases();
+    this.folded = new FoldedNames(await probeFolderNaming(this.spec.root, process.env.CODESHARE_FOLDER_NAMING));
+    if (this.folded.folds) {
+      const files = filesMap(this.index);
+      for (const path of files.keys()) this.folded.add(path);
+      for (const path of files.keys()) this.refreshCollision(path);
+      files.observe(this.onFoldedKeys);
+      this.log.info({ naming: 'folds names' }, 'this folder\'s file system sees names that differ in case or Unicode form as one');
+    }
     await this.git.start();
+  }
+
+  /** Keeps the folded names in step with the index (every origin: ours and the server's). */
+  private readonly onFoldedKeys = (event: Y.YMapEvent<IndexEntry>) => {
+    for (const [path, change] of event.changes.keys) {
+      if (change.action === 'add') this.folded.add(path);
+      else if (change.action === 'delete') this.folded.delete(path);
+    }
+    for (const path of event.changes.keys.keys()) this.refreshCollision(path);
+  };
+
+  /**
+   * Which of the paths sharing this file system name with `path` are not written here. A path
+   * no longer shadowed (the one it yielded to was removed or renamed) is written now.
+   */
+  private refreshCollision(path: string): void {
+    const files = filesMap(this.index);
+    for (const member of new Set([path, ...this.folded.sharing(path)])) {
+      const winner = this.folded.winnerFor(member);
+      if (winner !== null && winner !== member && files.has(member)) {
+        if (!this.collisions.has(member)) this.log.warn({ path: member, winner }, 'two project paths are one name here; one is not written');
+        this.collisions.set(member, { path: member, reason: 'name-collision', message: collisionMessage(member, winner) });
+      } else if (this.collisions.delete(member) && files.has(member) && this.mirroring) {
+        this.enqueue(member, () => this.writePath(member));
+      }
+    }
+    this.scheduleStatus();
+  }
+
+  /**
+   * The project path a name on disk stands for. On a file system that folds names, the disk may
+   * spell a project file differently (`readme.md` for `README.md`): it is the same file.
+   */
+  private projectPath(diskPath: string): string {
+    if (!this.folded.folds || this.bases.has(diskPath) || filesMap(this.index).has(diskPath)) return diskPath;
+    return this.folded.winnerFor(diskPath) ?? diskPath;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -166,8 +216,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.open();
     phase('opened');
     const branch = this.git.branch;
-    const { entries, skipped } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
-    for (const skip of skipped) this.log.info(skip, 'not shared');
+    const entries = await this.scan();
     phase('scanned');
     const newEntries: [string, IndexEntry][] = [];
     let done = 0;
@@ -232,7 +281,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await runLimited([...entries], FILE_CONCURRENCY, async ([path, entry]) => {
       done++;
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'download', done, total: entries.size });
-      if (this.refusePath(path)) return;
+      if (this.refusePath(path) || this.collisions.has(path)) return;
       if (entry.kind === 'text') await this.connection.whenSynced(fileDocName(entry.id));
       const wanted = await this.projectBytes(entry);
       const disk = await this.readDisk(path);
@@ -261,7 +310,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     report.replaced.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     phase('written');
     // Files only this folder has are shared, so both sides end identical and nothing is lost.
-    const { entries: local } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
+    const local = await this.scan();
     const files = filesMap(this.index);
     for (const scanned of local) {
       if (files.has(scanned.path)) continue;
@@ -341,8 +390,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
   }
 
-  private onDiskEvent(path: string): void {
-    if (path.split('/').pop()!.startsWith(TEMP_FILE_PREFIX)) return;
+  private onDiskEvent(diskPath: string): void {
+    if (diskPath.split('/').pop()!.startsWith(TEMP_FILE_PREFIX)) return;
+    const path = this.projectPath(diskPath);
     if (isIgnoreRulesFile(path)) {
       void this.rules.reloadFile(path).then((changed) => (changed ? this.reconcile() : undefined));
     }
@@ -380,8 +430,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (stats?.isFile() && modeOf(stats.mode) !== base.mode) this.onDiskEvent(path);
   }
 
-  private onDiskUnlink(path: string): void {
+  private onDiskUnlink(diskPath: string): void {
+    const path = this.projectPath(diskPath);
     if (this.rules.ignores(path, false)) return;
+    if (this.scanProblems.delete(path)) this.scheduleStatus();
     this.enqueue(path, () => this.applyDiskUnlink(path));
   }
 
@@ -413,9 +465,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** The file at `path` may have changed on disk: bring the docs in line with it. */
   private async applyDiskChange(path: string): Promise<void> {
+    if (await this.tooLargeToShare(path)) return;
     const disk = await this.readDiskSettled(path);
     if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
-    if (!disk) return this.applyDiskUnlink(path);
+    if (!disk) {
+      await this.noteUnshareable(path);
+      return this.applyDiskUnlink(path);
+    }
+    if (this.scanProblems.delete(path)) this.scheduleStatus();
     if (disk.kind === 'dir') return this.fileBecameFolder(path);
     const files = filesMap(this.index);
     const base = this.bases.get(path);
@@ -783,7 +840,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** Brings the disk at `path` in line with the index and the file's doc. */
   private async writePath(path: string): Promise<void> {
-    if (this.refusePath(path) || this.rules.ignores(path, false)) return;
+    if (this.refusePath(path) || this.rules.ignores(path, false) || this.collisions.has(path)) return;
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     const base = this.bases.get(path);
     const disk = await this.readDiskSettled(path);
@@ -981,7 +1038,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   private async reconcileOnce(checkEveryPath: boolean): Promise<void> {
     if (this.stopped || this.pausedReason) return;
-    const { entries } = await scanFolder(this.spec.root, this.rules, { maxTextBytes: MAX_TEXT_BYTES, logger: this.log, cache: this.scanCache });
+    const entries = (await this.scan()).map((e) => ({ ...e, path: this.projectPath(e.path) }));
     const onDisk = new Map(entries.map((e) => [e.path, e]));
     const files = filesMap(this.index);
     const work: Promise<void>[] = [];
@@ -1004,6 +1061,47 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     await Promise.all(work);
     this.splitSharedIds([...files.keys()]);
+  }
+
+  /**
+   * What is on disk (under a folder, or all of it), as the index would record it; what cannot
+   * be shared becomes the folder's problems, replacing what an earlier scan of that part said.
+   */
+  private async scan(under = ''): Promise<ScannedEntry[]> {
+    const options = { maxTextBytes: MAX_TEXT_BYTES, maxFileBytes: MAX_SHARED_FILE_BYTES, logger: this.log, cache: this.scanCache, under };
+    const { entries, skipped } = await scanFolder(this.spec.root, this.rules, options);
+    for (const path of this.scanProblems.keys()) if (under === '' || path.startsWith(`${under}/`)) this.scanProblems.delete(path);
+    for (const problem of problemsFromScan(skipped)) this.scanProblems.set(problem.path, problem);
+    if (skipped.length > 0) this.log.info({ skipped: skipped.slice(0, 20), count: skipped.length }, 'not shared');
+    this.scheduleStatus();
+    return entries;
+  }
+
+  /**
+   * The watcher reported a path that reads as nothing: a FIFO, socket or device, or a name that
+   * is not UTF-8 (the watcher's lossy name cannot be opened). Said in the status, not only in
+   * the log; a scan of its folder names it exactly.
+   */
+  private async noteUnshareable(path: string): Promise<void> {
+    if (path.includes('\uFFFD')) {
+      await this.scan(path.includes('/') ? dirname(path) : '');
+      return;
+    }
+    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
+    const problem = stats && !stats.isFile() && !stats.isDirectory() && !stats.isSymbolicLink() ? problemOfSkip({ path, reason: 'special-file' }) : null;
+    if (problem) this.scanProblems.set(path, problem);
+    else if (!this.scanProblems.delete(path)) return;
+    this.scheduleStatus();
+  }
+
+  /** A file over the size limit stays here, and says so. */
+  private async tooLargeToShare(path: string): Promise<boolean> {
+    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
+    if (!stats?.isFile() || stats.size <= MAX_SHARED_FILE_BYTES) return false;
+    const problem = problemOfSkip({ path, reason: 'too-large', size: stats.size, limit: MAX_SHARED_FILE_BYTES });
+    if (problem) this.scanProblems.set(path, problem);
+    this.scheduleStatus();
+    return true;
   }
 
   /** The disk holds `base` at `path`: does the project hold something else there? */
@@ -1097,7 +1195,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       trackedBranch: this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null,
       files: this.index ? filesMap(this.index).size : 0,
       peers,
-      problems: [...this.problems.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      problems: [...this.scanProblems.values(), ...this.collisions.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     };
   }
 

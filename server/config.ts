@@ -1,5 +1,6 @@
 // What a server instance is configured with; the CLI's `server` command fills it from flags
 // and the environment, tests fill it directly.
+import { MAX_SHARED_FILE_BYTES } from '../common/index-entry.js';
 export interface ServerConfig {
   /** Open sign-in: a name is enough. For loopback trials and trusted networks. */
   openAuth: boolean;
@@ -58,7 +59,7 @@ export const defaultServerConfig = (): ServerConfig => ({
   github: { clientId: null, apiUrl: 'https://api.github.com' },
   limits: {
     bodyBytes: 1024 * 1024,
-    blobBytes: 100 * 1024 * 1024,
+    blobBytes: MAX_SHARED_FILE_BYTES,
     frameBytes: 16 * 1024 * 1024,
     docsPerConnection: 100_000,
     updatesPerSecond: 2_000,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/lib.js';
 import {
   collisionMessage,
+  FoldedNames,
   findCollisions,
   type FolderNaming,
   nameKey,
@@ -262,5 +263,56 @@ describe('probeFolderNaming', () => {
     const root = await makeTempFolder('naming');
     await expect(probeUnchanged(root, 'insensitive')).rejects.toThrowError(`use one of: ${VALID_OVERRIDES.join(', ')}`);
     expect(await listing(root)).toEqual([]);
+  });
+});
+
+describe('FoldedNames, kept up to date', () => {
+  const insensitive = { caseInsensitive: true, unicodeInsensitive: true };
+  const steps: Array<[string, 'add' | 'delete', string]> = [
+    ['a first path', 'add', 'Notes.md'],
+    ['a case variant', 'add', 'notes.md'],
+    ['an unrelated path', 'add', 'src/a.ts'],
+    ['a folder differing in case', 'add', 'SRC/a.ts'],
+    ['the winner leaves', 'delete', 'Notes.md'],
+    ['a third variant', 'add', 'NOTES.md'],
+    ['a path that was never there', 'delete', 'nothing.md'],
+    ['an NFD spelling', 'add', 'cafe\u0301.md'],
+    ['its NFC twin', 'add', 'caf\u00e9.md'],
+    ['the last of a group leaves', 'delete', 'src/a.ts'],
+  ];
+  it('agrees with findCollisions after every step', () => {
+    const folded = new FoldedNames(insensitive);
+    const paths = new Set<string>();
+    for (const [name, action, path] of steps) {
+      if (action === 'add') {
+        folded.add(path);
+        paths.add(path);
+      } else {
+        folded.delete(path);
+        paths.delete(path);
+      }
+      const expected = findCollisions(paths, insensitive);
+      for (const candidate of paths) {
+        expect(folded.winnerFor(candidate), `${name}: winner for ${candidate}`).toBe(expected.get(candidate) ?? candidate);
+      }
+    }
+  });
+
+  it('keeps nothing and folds nothing on a case-sensitive folder', () => {
+    const folded = new FoldedNames({ caseInsensitive: false, unicodeInsensitive: false });
+    folded.add('Notes.md');
+    folded.add('notes.md');
+    expect(folded.folds).toBe(false);
+    expect(folded.winnerFor('notes.md')).toBeNull();
+    expect(folded.sharing('notes.md')).toEqual(['notes.md']);
+  });
+
+  it('tells which paths share a name, and maps a disk spelling to the project path', () => {
+    const folded = new FoldedNames(insensitive);
+    folded.add('README.md');
+    expect(folded.winnerFor('readme.md')).toBe('README.md');
+    folded.add('readme.md');
+    expect(folded.sharing('Readme.MD').sort()).toEqual(['README.md', 'readme.md']);
+    expect(folded.winnerFor('nothing-here.md')).toBeNull();
   });
 });

@@ -165,6 +165,7 @@ export interface FolderStatus {
   trackedBranch: string | null;
   files: number;
   peers: { name: string; file?: string | null; branch?: string | null }[];
+  problems: { path: string; reason: string; message: string }[];
 }
 
 export interface StatusResult {
@@ -177,6 +178,8 @@ export class User {
   /** Every daemon pid this user's CLI started, to be sure all are gone at the end. */
   readonly daemonPids = new Set<number>();
   token = '';
+  /** Environment for this user's CLI runs, and so for the daemon they start. */
+  readonly env: Record<string, string> = {};
 
   constructor(
     readonly name: string,
@@ -188,6 +191,7 @@ export class User {
         CODESHARE_LOG_LEVEL: 'debug',
         // `CODESHARE_RESCAN_MS=2000 npm run soak` runs the daemons' periodic checks often.
         ...(process.env.CODESHARE_RESCAN_MS ? { CODESHARE_RESCAN_MS: process.env.CODESHARE_RESCAN_MS } : {}),
+        ...this.env,
       }, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
   }
 
