@@ -446,7 +446,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         await this.git.settled();
         this.pauseIfOffBranch();
         if (this.pausedReason) {
+          // Resuming reconciles the whole folder, which finds what is still there.
           this.touchedWhilePaused.add(path);
+          this.forgetSettling(path);
           return;
         }
         await work();
@@ -1173,7 +1175,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         ? 'refused'
         : connection !== 'online'
           ? 'offline'
-          : unsaved > 0 || this.queues.size > 0 || this.settling.size > 0
+          : unsaved > 0 || this.queues.size > 0 || this.settleTimers.size > 0
             ? 'unsaved'
             : 'synced';
     const peers: PeerInfo[] = [];
