@@ -21,6 +21,7 @@ import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } 
 import { classifyContent, sha256Hex } from './file-content.js';
 import { DiskWatcher, type DiskEvent } from './disk-watcher.js';
 import { noteEvent, settleVerdict, type Settling } from './settling.js';
+import { PathsByFileId } from './paths-by-id.js';
 import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
 import { GitWatch } from './git-watch.js';
 import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
@@ -56,6 +57,8 @@ const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
 const RECHECK_DELAY_MS = 200;
 /** Files written or read at once by share and join: overlaps the file system's and the network's waits. */
 const FILE_CONCURRENCY = 16;
+/** Presence changes of this user's current file go out at most this often. */
+const PRESENCE_MS = 250;
 
 export interface FolderSpec {
   root: string;
@@ -117,6 +120,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly scanProblems = new Map<string, FolderProblem>();
   /** How this folder's file system compares names (see name-folding.ts). */
   private folded!: FoldedNames;
+  private pathsById!: PathsByFileId;
   /** Project paths not written here: another path is the same name on this file system. */
   private readonly collisions = new Map<string, FolderProblem>();
   /** Paths touched while paused, reconciled on resume. */
@@ -132,6 +136,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private mirroring = false;
   private statusTimer: NodeJS.Timeout | null = null;
+  private currentFile: string | null = null;
+  private presenceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly spec: FolderSpec,
@@ -160,6 +166,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
     this.index = await this.store.loadDoc(INDEX_DOC);
     this.bases = await this.store.loadBases();
+    this.pathsById = new PathsByFileId(filesMap(this.index));
     this.folded = new FoldedNames(await probeFolderNaming(this.spec.root, process.env.CODESHARE_FOLDER_NAMING));
     if (this.folded.folds) {
       const files = filesMap(this.index);
@@ -706,14 +713,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * both copies hold the same text.
    */
   private splitSharedIds(paths: Iterable<string>): void {
-    const pathsById = new Map<string, number>();
-    for (const value of filesMap(this.index).values()) {
-      const id = (value as IndexEntry | undefined)?.id;
-      if (typeof id === 'string') pathsById.set(id, (pathsById.get(id) ?? 0) + 1);
-    }
     for (const path of paths) {
       const id = (filesMap(this.index).get(path) as IndexEntry | undefined)?.id;
-      if (typeof id !== 'string' || (pathsById.get(id) ?? 0) < 2) continue;
+      if (typeof id !== 'string' || this.pathsById.count(id) < 2) continue;
       if (this.sharedIdToSplit(path)) this.enqueue(path, () => this.giveOwnId(path));
     }
   }
@@ -766,9 +768,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** Usually one path; two when both sides renamed the same file at once (same id, two keys). */
   private pathsOfFileId(id: string): string[] {
-    const paths: string[] = [];
-    for (const [path, value] of filesMap(this.index).entries()) if ((value as IndexEntry | undefined)?.id === id) paths.push(path);
-    return paths;
+    return this.pathsById.of(id);
   }
 
   /**
@@ -1231,10 +1231,26 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       ...(extra.oldPath ? { oldPath: extra.oldPath } : {}),
       ...(extra.added !== undefined ? { linesAdded: extra.added, linesRemoved: extra.removed ?? 0 } : {}),
     });
-    if (direction === 'local') {
+    if (direction === 'local') this.showCurrentFile(path);
+  }
+
+  /**
+   * Presence says which file this user works in. A burst changes thousands of files a second:
+   * teammates get the latest at most every PRESENCE_MS, not one awareness frame per file.
+   */
+  private showCurrentFile(path: string): void {
+    this.currentFile = path;
+    if (this.presenceTimer) return;
+    const publish = () => {
       const state = this.connection.awareness.getLocalState();
-      if (state) this.connection.awareness.setLocalState({ ...state, file: path, lastActive: Date.now() });
-    }
+      if (state) this.connection.awareness.setLocalState({ ...state, file: this.currentFile, lastActive: Date.now() });
+    };
+    publish();
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = null;
+      if (!this.stopped) publish();
+    }, PRESENCE_MS);
+    this.presenceTimer.unref();
   }
 
   /** Who made a remote change: the peer whose presence says they are in that file. */
@@ -1352,6 +1368,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.stopped = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.presenceTimer) clearTimeout(this.presenceTimer);
     for (const pending of this.pendingUnlinks.values()) clearTimeout(pending.timer);
     for (const timer of this.rechecks.values()) clearTimeout(timer);
     for (const timer of this.settleTimers.values()) clearTimeout(timer);
