@@ -55,12 +55,19 @@ async function ensureParentFolders(root: string, relPath: string, checked?: Chec
   for (const [index, segment] of segments.entries()) {
     current = join(current, segment);
     if (checked?.folders.has(current)) continue;
-    try {
-      await mkdir(current);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
+    // Usually there: looked at first, made only when missing (a failed mkdir costs an error).
+    let stats = await lstat(current).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      return null;
+    });
+    if (!stats) {
+      try {
+        await mkdir(current);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
+      stats = await lstat(current);
     }
-    const stats = await lstat(current);
     if (stats.isSymbolicLink()) {
       throw new UnsafePathError(relPath, 'symlink-ancestor', segments.slice(0, index + 1).join('/'));
     }

@@ -9,9 +9,10 @@
 // after any disk change since the base was folded into the doc, so both edits survive.
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readFile, readlink, rename, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
@@ -27,7 +28,7 @@ import { GitWatch } from './git-watch.js';
 import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
-import { runLimited, scanFolder, type ScanCache, type ScannedEntry } from './scan.js';
+import { runLimited, scanFolder, statSignature, type ScanCache, type ScannedEntry } from './scan.js';
 import { problemOfSkip, problemsFromScan } from './unshared.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
@@ -106,6 +107,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  /**
+   * Files read or written at once by the per-path work: a burst queues thousands of paths,
+   * which would otherwise all open at once (macOS allows a process 256 open files by default).
+   */
+  private readonly diskIo = pLimit(FILE_CONCURRENCY * 2);
+  /** Stat signatures of the files this daemon wrote, until the disk shows another (see isOwnWrite). */
+  private readonly ownWrites = new Map<string, string>();
+  /** Blob uploads and downloads at once: in parallel, and not thousands of sockets. */
+  private readonly transfers = pLimit(FILE_CONCURRENCY);
   /** New paths the watcher reported, not shared until they settle (see settling.ts). */
   private readonly settling = new Map<string, Settling>();
   private readonly settleTimers = new Map<string, NodeJS.Timeout>();
@@ -405,7 +415,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     if (this.rules.ignores(path, false)) return;
     if (!this.bases.has(path) && !filesMap(this.index).has(path)) this.settling.set(path, noteEvent(this.settling.get(path), Date.now()));
-    this.enqueue(path, () => this.applyDiskChange(path));
+    this.enqueue(path, () => this.applyWatchedChange(path));
     this.scheduleRecheck(path);
   }
 
@@ -422,9 +432,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.rechecks.delete(path);
       if (this.stopped) return;
       // Only a change is looked for: a removal has its own event.
-      this.enqueue(path, async () => {
-        if (await this.readDisk(path)) await this.applyDiskChange(path);
-      });
+      this.enqueue(path, () => this.applyWatchedChange(path, { onlyIfThere: true }));
     }, RECHECK_DELAY_MS);
     timer.unref();
     this.rechecks.set(path, timer);
@@ -473,8 +481,22 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   /** The file at `path` may have changed on disk: bring the docs in line with it. */
-  private async applyDiskChange(path: string): Promise<void> {
-    if (await this.tooLargeToShare(path)) return;
+  /**
+   * applyDiskChange for what the watcher reported. Each remote change written here comes back
+   * from the watcher, often twice (the event and its recheck): known by its stat, it is not read
+   * and hashed again, which was most of what a burst cost the receiving side. A rescan reads
+   * every changed file regardless, so an edit made within the instant between a write and its
+   * stat (same size, same clock tick) is still found.
+   */
+  private async applyWatchedChange(path: string, { onlyIfThere = false } = {}): Promise<void> {
+    const stats = await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
+    if (stats ? this.isOwnWrite(path, stats) : onlyIfThere) return;
+    return this.applyDiskChange(path, stats);
+  }
+
+  private async applyDiskChange(path: string, known?: Stats | null): Promise<void> {
+    const stats = known !== undefined ? known : await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
+    if (stats && this.tooLargeToShare(path, stats)) return;
     const disk = await this.readDiskSettled(path);
     if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
     if (!disk) {
@@ -544,7 +566,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
         this.emitActivity('local', 'created', path, lineStats('', content.text));
       } else {
-        await this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes);
+        await this.transfers(() => this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes));
         this.index.transact(
           () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
           LOCAL_ORIGIN,
@@ -588,7 +610,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.index.transact(() => files.set(path, { id, kind: 'text', mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
       this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
     } else {
-      await this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes);
+      await this.transfers(() => this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes));
       this.index.transact(
         () => files.set(path, { id, kind: 'binary', mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
         LOCAL_ORIGIN,
@@ -806,7 +828,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** A file doc made here from disk content (share, a new file): stored, then registered. */
   private async createFileDoc(id: string, text: string): Promise<Y.Doc> {
-    const doc = new Y.Doc();
+    // A guid of our own: Yjs's default draws 32 random numbers per doc, a visible cost of a burst.
+    const doc = new Y.Doc({ guid: fileDocName(id) });
     contentText(doc).insert(0, text);
     await this.store.storeNewDoc(fileDocName(id), doc);
     return this.registerFileDoc(id, doc);
@@ -853,7 +876,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         return;
       }
       if (disk.kind !== 'dir' && disk.sha256 === base.sha256) {
-        await removeFileSafe(this.spec.root, path);
+        await this.diskIo(() => removeFileSafe(this.spec.root, path));
         this.deleteBase(path);
         this.emitActivity('remote', 'deleted', path);
       } else {
@@ -890,7 +913,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         return;
       }
       const before = base?.text ?? '';
-      await writeFileAtomic(this.spec.root, path, bytes, { mode: entry.mode });
+      // A fresh CheckedFolders: the write checks each folder once, not once in each of two steps.
+      await this.diskIo(() => writeFileAtomic(this.spec.root, path, bytes, { mode: entry.mode, checked: { folders: new Set() } }));
+      await this.noteOwnWrite(path);
       this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
       this.emitActivity('remote', base ? 'edited' : 'created', path, lineStats(before, text));
       return;
@@ -953,7 +978,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const bytes = Buffer.from(entry.target ?? '', 'utf8');
       return { bytes, sha256: sha256Hex(bytes) };
     }
-    const bytes = await this.api.downloadBlob(this.spec.projectId, entry.sha256!);
+    const bytes = await this.transfers(() => this.api.downloadBlob(this.spec.projectId, entry.sha256!));
     const sha256 = sha256Hex(bytes);
     if (sha256 !== entry.sha256) throw new Error(`blob ${entry.sha256} arrived with the wrong content`);
     return { bytes, sha256 };
@@ -977,9 +1002,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     checked?: CheckedFolders,
   ): Promise<void> {
     if (entry.kind === 'symlink') {
-      await createSymlinkSafe(this.spec.root, path, entry.target!);
+      await this.diskIo(() => createSymlinkSafe(this.spec.root, path, entry.target!));
     } else {
-      await writeFileAtomic(this.spec.root, path, wanted.bytes, { mode: entry.mode, ...(checked ? { checked } : {}) });
+      await this.diskIo(() => writeFileAtomic(this.spec.root, path, wanted.bytes, { mode: entry.mode, checked: checked ?? { folders: new Set() } }));
+      await this.noteOwnWrite(path);
     }
     this.setBase(path, this.baseFor(entry, wanted));
   }
@@ -1097,13 +1123,28 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   /** A file over the size limit stays here, and says so. */
-  private async tooLargeToShare(path: string): Promise<boolean> {
-    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
-    if (!stats?.isFile() || stats.size <= MAX_SHARED_FILE_BYTES) return false;
+  private tooLargeToShare(path: string, stats: Stats): boolean {
+    if (!stats.isFile() || stats.size <= MAX_SHARED_FILE_BYTES) return false;
     const problem = problemOfSkip({ path, reason: 'too-large', size: stats.size, limit: MAX_SHARED_FILE_BYTES });
     if (problem) this.scanProblems.set(path, problem);
     this.scheduleStatus();
     return true;
+  }
+
+  /** Whether the file is as this daemon last wrote it (see applyWatchedChange). */
+  private isOwnWrite(path: string, stats: Stats): boolean {
+    const written = this.ownWrites.get(path);
+    if (written === undefined) return false;
+    if (written === statSignature(stats)) return true;
+    this.ownWrites.delete(path);
+    return false;
+  }
+
+  /** Remembers what this daemon just wrote at `path` (see isOwnWrite). */
+  private async noteOwnWrite(path: string): Promise<void> {
+    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
+    if (stats?.isFile()) this.ownWrites.set(path, statSignature(stats));
+    else this.ownWrites.delete(path);
   }
 
   /** The disk holds `base` at `path`: does the project hold something else there? */
@@ -1178,12 +1219,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
           : unsaved > 0 || this.queues.size > 0 || this.settleTimers.size > 0
             ? 'unsaved'
             : 'synced';
-    const peers: PeerInfo[] = [];
-    for (const [clientId, value] of this.connection.awareness.getStates()) {
-      if (clientId === this.connection.awareness.clientID) continue;
-      const peer = value as { user?: { name?: string; color?: string }; file?: string | null; branch?: string | null; lastActive?: number };
-      if (peer.user?.name) peers.push({ name: peer.user.name, color: peer.user.color, file: peer.file ?? null, branch: peer.branch ?? null, lastActive: peer.lastActive });
-    }
+    const peers = this.peers();
     return {
       root: this.spec.root,
       projectId: this.spec.projectId,
@@ -1199,6 +1235,17 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       peers,
       problems: [...this.scanProblems.values(), ...this.collisions.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     };
+  }
+
+  /** Who else is online, from presence. */
+  private peers(): PeerInfo[] {
+    const peers: PeerInfo[] = [];
+    for (const [clientId, value] of this.connection.awareness.getStates()) {
+      if (clientId === this.connection.awareness.clientID) continue;
+      const peer = value as { user?: { name?: string; color?: string }; file?: string | null; branch?: string | null; lastActive?: number };
+      if (peer.user?.name) peers.push({ name: peer.user.name, color: peer.user.color, file: peer.file ?? null, branch: peer.branch ?? null, lastActive: peer.lastActive });
+    }
+    return peers;
   }
 
   private scheduleStatus(): void {
@@ -1256,7 +1303,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Who made a remote change: the peer whose presence says they are in that file. */
   private likelyAuthor(path: string): string | undefined {
     let best: PeerInfo | undefined;
-    for (const peer of this.status().peers) {
+    for (const peer of this.peers()) {
       if (peer.file === path && (!best || (peer.lastActive ?? 0) > (best.lastActive ?? 0))) best = peer;
     }
     return best?.name;
@@ -1286,6 +1333,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   private deleteBase(path: string): void {
     this.bases.delete(path);
+    this.ownWrites.delete(path);
     this.store.deleteBase(path);
     const waiting = this.waitingFor.get(path);
     if (waiting) {
@@ -1325,7 +1373,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * mtime moved during the read, or the bytes read are not its size: a write is under way, and
    * the bytes may be half of it.
    */
-  private async readDisk(path: string): Promise<
+  private readDisk(path: string): ReturnType<FolderMirror['readDiskNow']> {
+    return this.diskIo(() => this.readDiskNow(path));
+  }
+
+  private async readDiskNow(path: string): Promise<
     | { kind: 'file'; bytes: Buffer; sha256: string; mode: number; changedWhileRead: boolean }
     | { kind: 'symlink'; target: string; sha256: string }
     | { kind: 'dir' }
@@ -1353,7 +1405,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         await handle.close();
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return this.readDisk(path);
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return this.readDiskNow(path);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
       throw err;
     }

@@ -97,6 +97,7 @@ export async function resolveInside(root: string, relPath: string, checked?: Che
 
   let nearestExisting = rootReal;
   let allChecked = true;
+  const folders: string[] = [];
   for (let depth = 1; depth < segments.length; depth++) {
     const ancestor = join(rootReal, ...segments.slice(0, depth));
     if (checked?.folders.has(ancestor)) {
@@ -114,6 +115,7 @@ export async function resolveInside(root: string, relPath: string, checked?: Che
     if (stats.isSymbolicLink()) {
       throw new UnsafePathError(relPath, 'symlink-ancestor', segments.slice(0, depth).join('/'));
     }
+    if (stats.isDirectory()) folders.push(ancestor);
     nearestExisting = ancestor;
   }
   if (allChecked) return join(rootReal, ...segments);
@@ -122,6 +124,8 @@ export async function resolveInside(root: string, relPath: string, checked?: Che
   // change between two lstat calls would still show up here.
   const nearestReal = await realpath(nearestExisting);
   if (!isInside(rootReal, nearestReal)) throw new UnsafePathError(relPath, 'outside-root', nearestReal);
+  // Only now are they known good: the write that follows (ensureParentFolders) skips them.
+  if (checked && nearestReal === nearestExisting) for (const folder of folders) checked.folders.add(folder);
 
   return join(rootReal, ...segments);
 }

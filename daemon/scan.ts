@@ -93,7 +93,7 @@ export type ScanCache = Map<string, { signature: string; entry: ScannedEntry }>;
 const RACY_MS = 1000;
 
 /** inode, size, mtime, ctime and mode: any write, rename over, or chmod changes one of them. */
-function statSignature(stats: Stats): string {
+export function statSignature(stats: Stats): string {
   return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.mode}`;
 }
 

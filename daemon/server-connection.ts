@@ -24,6 +24,12 @@ import {
 
 /** An unsaved doc the server has not answered for this long is asked again. */
 const PERSISTED_RECHECK_MS = 2000;
+/**
+ * A doc's update goes out at once when the doc sent nothing for this long; updates closer
+ * together than that (a burst of thousands of files is thousands of index changes) wait this
+ * long and leave merged as one, so the server stores, and teammates apply, one update.
+ */
+const COALESCE_MS = 8;
 
 /** Origin of changes that came from the server; everything else is sent to it. */
 export const REMOTE_ORIGIN = Symbol('remote');
@@ -40,6 +46,9 @@ interface FollowedDoc {
   unsavedSince: Map<number, number> | null;
   /** When we last sent this doc anything (an update, a sync step 1). */
   lastSentAt: number;
+  /** Updates waiting to leave merged (see COALESCE_MS). */
+  queued: Uint8Array[];
+  flushTimer: NodeJS.Timeout | null;
   onUpdate: (update: Uint8Array, origin: unknown) => void;
 }
 
@@ -127,10 +136,12 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       synced: false,
       unsavedSince: null,
       lastSentAt: 0,
+      queued: [],
+      flushTimer: null,
       onUpdate: (update, origin) => {
         if (origin === REMOTE_ORIGIN) return;
         this.markUnsaved(docName, followed);
-        if (this.state === 'online') this.sendDoc(followed, encodeUpdate(docName, update));
+        if (this.state === 'online') this.sendUpdate(docName, followed, update);
       },
     };
     // Anything changed before following counts as unsaved until the server confirms it.
@@ -140,9 +151,28 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     if (this.state === 'online') this.sendDoc(followed, encodeSyncStep1(docName, doc));
   }
 
+  private sendUpdate(docName: string, followed: FollowedDoc, update: Uint8Array): void {
+    if (followed.queued.length === 0 && Date.now() - followed.lastSentAt >= COALESCE_MS) {
+      this.sendDoc(followed, encodeUpdate(docName, update));
+      return;
+    }
+    followed.queued.push(update);
+    followed.flushTimer ??= setTimeout(() => this.flushQueued(docName, followed), COALESCE_MS);
+  }
+
+  private flushQueued(docName: string, followed: FollowedDoc): void {
+    if (followed.flushTimer) clearTimeout(followed.flushTimer);
+    followed.flushTimer = null;
+    const queued = followed.queued;
+    followed.queued = [];
+    if (queued.length === 0 || this.state !== 'online') return;
+    this.sendDoc(followed, encodeUpdate(docName, queued.length === 1 ? queued[0]! : Y.mergeUpdates(queued)));
+  }
+
   unfollow(docName: string): void {
     const followed = this.docs.get(docName);
     if (!followed) return;
+    this.flushQueued(docName, followed);
     followed.doc.off('update', followed.onUpdate);
     this.docs.delete(docName);
     this.unsaved.delete(docName);
@@ -217,7 +247,13 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     socket.on('close', (code, reason) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      for (const followed of this.docs.values()) followed.synced = false;
+      for (const followed of this.docs.values()) {
+        followed.synced = false;
+        // What was queued is resent by the next connect's sync, which sends all the server lacks.
+        if (followed.flushTimer) clearTimeout(followed.flushTimer);
+        followed.flushTimer = null;
+        followed.queued = [];
+      }
       if (isFatalCloseCode(code)) {
         this.refuse(`the server closed the connection: ${reason.toString() || code}`);
         return;
@@ -334,6 +370,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
 
   private unfollowQuietly(docName: string): void {
     const followed = this.docs.get(docName);
+    if (followed) this.flushQueued(docName, followed);
     if (followed) followed.doc.off('update', followed.onUpdate);
     this.docs.delete(docName);
   }
