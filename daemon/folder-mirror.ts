@@ -414,7 +414,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       void this.rules.reloadFile(path).then((changed) => (changed ? this.reconcile() : undefined));
     }
     if (this.rules.ignores(path, false)) return;
-    if (!this.bases.has(path) && !filesMap(this.index).has(path)) this.settling.set(path, noteEvent(this.settling.get(path), Date.now()));
+    if (!this.bases.has(path) && !filesMap(this.index).has(path)) {
+      const settling = noteEvent(this.settling.get(path), Date.now());
+      this.settling.set(path, settling);
+      // A new path is read once, when it settled; at once only when it may be a rename's target.
+      const verdict = settleVerdict(settling, Date.now());
+      if (this.pendingUnlinks.size === 0 && !verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
+    }
     this.enqueue(path, () => this.applyWatchedChange(path));
     this.scheduleRecheck(path);
   }
