@@ -515,20 +515,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const base = this.bases.get(path);
     const entry = parseIndexEntry(files.get(path));
 
-    if (disk.kind === 'symlink') {
-      const verdict = await checkSymlinkTarget(this.spec.root, path, disk.target);
-      if (!verdict.safe) {
-        this.log.info({ path, target: disk.target }, 'symlink leaves the folder; not shared');
-        return;
-      }
-      if (entry?.kind === 'symlink' && entry.target === disk.target) return;
-      const id = entry?.id ?? newFileId();
-      const next: IndexEntry = { id, kind: 'symlink', mode: 0o777, size: disk.target.length, target: disk.target };
-      this.index.transact(() => files.set(path, next), LOCAL_ORIGIN);
-      this.setBase(path, { id, kind: 'symlink', mode: 0o777, sha256: disk.sha256, target: disk.target });
-      this.emitActivity('local', entry ? 'edited' : 'created', path);
-      return;
-    }
+    if (disk.kind === 'symlink') return this.applyDiskSymlink(path, disk, entry);
 
     if (base && entry && base.id === entry.id && base.sha256 === disk.sha256) {
       // Our own write echoing back, a touch, or a chmod here. Only a mode that differs from the
@@ -549,39 +536,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     const content = classifyContent(disk.bytes, MAX_TEXT_BYTES);
 
-    if (!entry) {
-      const renamed = this.takeRenameSource(disk.sha256);
-      if (renamed) {
-        this.index.transact(() => {
-          files.delete(renamed.path);
-          files.set(path, { ...renamed.entry, mode: modeToShare(disk.mode, renamed.base, renamed.entry) });
-        }, LOCAL_ORIGIN);
-        this.deleteBase(renamed.path);
-        this.setBase(path, { ...renamed.base, mode: disk.mode });
-        this.emitActivity('local', 'renamed', path, { oldPath: renamed.path });
-        this.forgetSettling(path);
-        return;
-      }
-      const verdict = settleVerdict(this.settling.get(path), Date.now());
-      if (!verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
-      this.forgetSettling(path);
-      const id = newFileId();
-      if (content.kind === 'text') {
-        await this.createFileDoc(id, content.text);
-        this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
-        this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
-        this.emitActivity('local', 'created', path, lineStats('', content.text));
-      } else {
-        await this.transfers(() => this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes));
-        this.index.transact(
-          () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
-          LOCAL_ORIGIN,
-        );
-        this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
-        this.emitActivity('local', 'created', path);
-      }
-      return;
-    }
+    if (!entry) return this.applyNewDiskFile(path, disk, content);
 
     if (entry.kind === 'text' && content.kind === 'text') {
       const doc = await this.ensureFileDoc(entry.id);
@@ -624,6 +579,58 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
     }
     this.emitActivity('local', 'edited', path);
+  }
+
+  /** A symlink on disk: shared when it stays inside the folder, listed as not shared when not. */
+  private async applyDiskSymlink(path: string, disk: { target: string; sha256: string }, entry: IndexEntry | null): Promise<void> {
+    const verdict = await checkSymlinkTarget(this.spec.root, path, disk.target);
+    if (!verdict.safe) {
+      const problem = problemOfSkip({ path, reason: 'unsafe-symlink', detail: `${verdict.reason}: ${JSON.stringify(disk.target)}` });
+      if (problem) this.scanProblems.set(path, problem);
+      this.scheduleStatus();
+      return;
+    }
+    if (entry?.kind === 'symlink' && entry.target === disk.target) return;
+    const id = entry?.id ?? newFileId();
+    const next: IndexEntry = { id, kind: 'symlink', mode: 0o777, size: disk.target.length, target: disk.target };
+    this.index.transact(() => filesMap(this.index).set(path, next), LOCAL_ORIGIN);
+    this.setBase(path, { id, kind: 'symlink', mode: 0o777, sha256: disk.sha256, target: disk.target });
+    this.emitActivity('local', entry ? 'edited' : 'created', path);
+  }
+
+  /** A file at a path the project does not have: a rename's target, or (once settled) a new file. */
+  private async applyNewDiskFile(path: string, disk: { bytes: Buffer; sha256: string; mode: number }, content: ReturnType<typeof classifyContent>): Promise<void> {
+    const files = filesMap(this.index);
+    const renamed = this.takeRenameSource(disk.sha256);
+    if (renamed) {
+      this.index.transact(() => {
+        files.delete(renamed.path);
+        files.set(path, { ...renamed.entry, mode: modeToShare(disk.mode, renamed.base, renamed.entry) });
+      }, LOCAL_ORIGIN);
+      this.deleteBase(renamed.path);
+      this.setBase(path, { ...renamed.base, mode: disk.mode });
+      this.emitActivity('local', 'renamed', path, { oldPath: renamed.path });
+      this.forgetSettling(path);
+      return;
+    }
+    const verdict = settleVerdict(this.settling.get(path), Date.now());
+    if (!verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
+    this.forgetSettling(path);
+    const id = newFileId();
+    if (content.kind === 'text') {
+      await this.createFileDoc(id, content.text);
+      this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
+      this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
+      this.emitActivity('local', 'created', path, lineStats('', content.text));
+    } else {
+      await this.transfers(() => this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes));
+      this.index.transact(
+        () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
+        LOCAL_ORIGIN,
+      );
+      this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
+      this.emitActivity('local', 'created', path);
+    }
   }
 
   /**

@@ -225,19 +225,13 @@ async function scanSymlink(root: string, item: FoundItem): Promise<ScannedEntry 
   return { path: item.relPath, kind: 'symlink', mode, size: Buffer.byteLength(target), sha256: sha256Hex(target), target };
 }
 
-/** Lists every file and symlink under root that `rules` does not ignore, with type, mode and hash. */
-export async function scanFolder(root: string, rules: IgnoreRules, options: ScanOptions = {}): Promise<ScanResult> {
-  const rootAbs = resolve(root);
-  const limits: FileLimits = {
-    maxTextBytes: options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES,
-    maxFileBytes: options.maxFileBytes ?? Number.POSITIVE_INFINITY,
-  };
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const started = performance.now();
-
+/**
+ * Every file and symlink below `under` that the rules do not ignore, and what is left out and
+ * why; null when `under` itself is gone. Ignored folders are never opened.
+ */
+async function listTree(rootAbs: string, under: string, rules: IgnoreRules): Promise<{ found: FoundItem[]; skipped: ScanSkip[] } | null> {
   const found: FoundItem[] = [];
   const skipped: ScanSkip[] = [];
-  const under = options.under ?? '';
   const pending: string[] = [under];
   while (pending.length > 0) {
     const folder = pending.pop() as string;
@@ -248,7 +242,7 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
     } catch (err) {
       const code = errnoCode(err);
       if (folder !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) {
-        if (folder === under) return { entries: [], skipped: [] };
+        if (folder === under) return null;
         skipped.push({ path: folder, reason: 'changed-during-scan', detail: code });
         continue;
       }
@@ -292,6 +286,23 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
       else found.push({ relPath, absPath, type });
     }
   }
+  return { found, skipped };
+}
+
+/** Lists every file and symlink under root that `rules` does not ignore, with type, mode and hash. */
+export async function scanFolder(root: string, rules: IgnoreRules, options: ScanOptions = {}): Promise<ScanResult> {
+  const rootAbs = resolve(root);
+  const limits: FileLimits = {
+    maxTextBytes: options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES,
+    maxFileBytes: options.maxFileBytes ?? Number.POSITIVE_INFINITY,
+  };
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const started = performance.now();
+
+  const under = options.under ?? '';
+  const listed = await listTree(rootAbs, under, rules);
+  if (!listed) return { entries: [], skipped: [] };
+  const { found, skipped } = listed;
 
   const entries: ScannedEntry[] = [];
   await runLimited(found, concurrency, async (item) => {
