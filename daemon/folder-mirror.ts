@@ -503,7 +503,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async applyDiskChange(path: string, known?: Stats | null): Promise<void> {
     const stats = known !== undefined ? known : await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
     if (stats && this.tooLargeToShare(path, stats)) return;
-    const disk = await this.readDiskSettled(path);
+    const disk = await this.readDiskSettled(path).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      this.scanProblems.set(path, problemOfSkip({ path, reason: 'unreadable', detail: code })!);
+      this.scheduleStatus();
+      return 'unreadable' as const;
+    });
+    if (disk === 'unreadable') return;
     if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
     if (!disk) {
       await this.noteUnshareable(path);

@@ -1,9 +1,10 @@
 // What a folder cannot hold is said, and never fought over: two project paths that are one name
 // on a case-insensitive file system (one is written, the other reported, both kept on the side
-// that has both), and paths that are not shared at all (a FIFO, a name that is not UTF-8).
+// that has both), and paths that are not shared at all (a FIFO, a name that is not UTF-8, a
+// symlink out of the folder).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { World, eventually, serverFiles, untilContent, untilGoneFile, SYNC_MS, apiGet } from './harness.js';
@@ -69,6 +70,7 @@ describe('paths a folder cannot hold', () => {
     onTestFailed(async () => console.log(await world.dumpLogs()));
     const pair = await world.sharedPair({ 'README.md': '# project\n' }, ['carol', 'dave']);
     execFileSync('mkfifo', [join(pair.a, 'pipe')]);
+    await symlink('/etc/passwd', join(pair.a, 'evil'));
     writeFileSync(Buffer.concat([Buffer.from(`${pair.a}/bad`), Buffer.from([0xff]), Buffer.from('.txt')]), 'bad name\n');
     await writeFile(join(pair.a, 'fine.txt'), 'fine\n');
     await untilContent(join(pair.b, 'fine.txt'), 'fine\n');
@@ -76,19 +78,21 @@ describe('paths a folder cannot hold', () => {
       expect(status.state).toBe('synced');
       expect(status.problems.map((p) => [p.path, p.reason])).toEqual([
         ['bad\\xff.txt', 'invalid-name'],
+        ['evil', 'unsafe-symlink'],
         ['pipe', 'special-file'],
       ]);
     });
     expect(folder.problems.map((p) => p.message)).toEqual([
       'bad\\xff.txt not shared: its name is not valid UTF-8',
+      'evil not shared: the symlink points outside the folder (absolute: "/etc/passwd")',
       'pipe not shared: a FIFO, socket or device is not a file',
     ]);
     expect((await readdir(pair.b)).sort()).toEqual(['README.md', 'fine.txt']);
     const text = await pair.alice.run(['status']);
-    expect(text.stdout).toContain('2 paths not shared here');
+    expect(text.stdout).toContain('3 paths not shared here');
 
     // Gone from the folder, gone from the list.
     await unlink(join(pair.a, 'pipe'));
-    await pair.alice.untilFolder(pair.a, (status) => expect(status.problems.map((p) => p.path)).toEqual(['bad\\xff.txt']));
+    await pair.alice.untilFolder(pair.a, (status) => expect(status.problems.map((p) => p.path)).toEqual(['bad\\xff.txt', 'evil']));
   });
 });
