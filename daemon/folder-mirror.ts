@@ -888,6 +888,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.refusePath(path) || this.rules.ignores(path, false) || this.collisions.has(path)) return;
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     const base = this.bases.get(path);
+    if (entry?.kind === 'text' && (await this.awaitingContent(entry))) return;
     const disk = await this.readDiskSettled(path);
     if (!entry) {
       if (!base) return;
@@ -908,11 +909,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     if (!(await this.clearWayTo(path, disk?.kind === 'dir'))) return;
     if (entry.kind === 'text') {
+      if (await this.awaitingContent(entry)) return;
       const doc = await this.ensureFileDoc(entry.id);
-      if (!this.connection.isSynced(fileDocName(entry.id)) && contentText(doc).length === 0 && entry.size > 0) {
-        this.writeWhenSynced(entry.id); // The content has not arrived yet.
-        return;
-      }
       const ytext = contentText(doc);
       let text = ytext.toString();
       if (disk && disk.kind === 'file' && base && disk.sha256 !== base.sha256) {
@@ -949,6 +947,17 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const wanted = await this.projectBytes(entry);
     await this.writeEntry(path, entry, wanted);
     this.emitActivity('remote', base ? 'edited' : 'created', path);
+  }
+
+  /**
+   * Whether a text entry's content has yet to arrive (its doc is empty, not synced, and the
+   * entry says it has bytes): its arrival writes the path, so nothing is read or written now.
+   */
+  private async awaitingContent(entry: IndexEntry): Promise<boolean> {
+    const doc = await this.ensureFileDoc(entry.id);
+    if (this.connection.isSynced(fileDocName(entry.id)) || contentText(doc).length > 0 || entry.size === 0) return false;
+    this.writeWhenSynced(entry.id);
+    return true;
   }
 
   /**
