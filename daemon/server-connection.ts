@@ -21,6 +21,7 @@ import {
   messagePersisted,
   messageSync,
 } from '../common/protocol.js';
+import type { ConnectionState } from './control-protocol.js';
 
 /** An unsaved doc the server has not answered for this long is asked again. */
 const PERSISTED_RECHECK_MS = 2000;
@@ -30,11 +31,11 @@ const PERSISTED_RECHECK_MS = 2000;
  * long and leave merged as one, so the server stores, and teammates apply, one update.
  */
 const COALESCE_MS = 8;
+/** ...unless this much is waiting: a merged update stays far below the server's frame limit. */
+const COALESCE_MAX_BYTES = 256 * 1024;
 
 /** Origin of changes that came from the server; everything else is sent to it. */
 export const REMOTE_ORIGIN = Symbol('remote');
-
-import type { ConnectionState } from './control-protocol.js';
 
 export type { ConnectionState };
 
@@ -46,8 +47,9 @@ interface FollowedDoc {
   unsavedSince: Map<number, number> | null;
   /** When we last sent this doc anything (an update, a sync step 1). */
   lastSentAt: number;
-  /** Updates waiting to leave merged (see COALESCE_MS). */
+  /** Updates waiting to leave merged (see COALESCE_MS), and their size. */
   queued: Uint8Array[];
+  queuedBytes: number;
   flushTimer: NodeJS.Timeout | null;
   onUpdate: (update: Uint8Array, origin: unknown) => void;
 }
@@ -137,6 +139,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       unsavedSince: null,
       lastSentAt: 0,
       queued: [],
+      queuedBytes: 0,
       flushTimer: null,
       onUpdate: (update, origin) => {
         if (origin === REMOTE_ORIGIN) return;
@@ -157,7 +160,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       return;
     }
     followed.queued.push(update);
-    followed.flushTimer ??= setTimeout(() => this.flushQueued(docName, followed), COALESCE_MS);
+    followed.queuedBytes += update.byteLength;
+    if (followed.queuedBytes >= COALESCE_MAX_BYTES) this.flushQueued(docName, followed);
+    else followed.flushTimer ??= setTimeout(() => this.flushQueued(docName, followed), COALESCE_MS);
   }
 
   private flushQueued(docName: string, followed: FollowedDoc): void {
@@ -165,6 +170,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     followed.flushTimer = null;
     const queued = followed.queued;
     followed.queued = [];
+    followed.queuedBytes = 0;
     if (queued.length === 0 || this.state !== 'online') return;
     this.sendDoc(followed, encodeUpdate(docName, queued.length === 1 ? queued[0]! : Y.mergeUpdates(queued)));
   }
@@ -253,6 +259,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
         if (followed.flushTimer) clearTimeout(followed.flushTimer);
         followed.flushTimer = null;
         followed.queued = [];
+        followed.queuedBytes = 0;
       }
       if (isFatalCloseCode(code)) {
         this.refuse(`the server closed the connection: ${reason.toString() || code}`);
