@@ -75,4 +75,4 @@ export function formatDuration(ms: number): string {
 /** A date as the day it falls on (listings), or "never". */
 export const formatDay = (iso: string | null) => (iso ? iso.slice(0, 10) : 'never');
 
-export const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+export { plural } from '../common/wording.js';

@@ -6,6 +6,8 @@
 // decides and words the reason. (Not consulted by the engine yet: the halt and `codeshare
 // resume` that act on it come next.)
 
+import { plural } from '../common/wording.js';
+
 /** What one local change does to a path the project has. */
 export type ChangeEffect =
   /** The file is gone. */
@@ -97,10 +99,6 @@ export function guardBurst(
       ? `paused before sending: this looks like ${looksLike}, which would throw away ${listNames(whose)}'s uncommitted work in ${plural(discarding, 'file')}; \`codeshare resume\` sends it anyway, \`codeshare resume --restore\` brings the project's version back here`
       : `paused before sending: this looks like ${looksLike}, which would remove or empty ${plural(removed, 'file')} of ${projectFiles}; \`codeshare resume\` sends it anyway, \`codeshare resume --restore\` brings the project's version back here`;
   return { halt: true, rule: whose.length > 0 ? 'discards' : 'removal', looksLike, files: changes.length, whose, message };
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function listNames(names: readonly string[]): string {

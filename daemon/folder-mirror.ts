@@ -501,15 +501,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   private async applyDiskChange(path: string, known?: Stats | null): Promise<void> {
-    const stats = known !== undefined ? known : await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
-    if (stats && this.tooLargeToShare(path, stats)) return;
-    const disk = await this.readDiskSettled(path).catch((err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM') throw err;
-      this.scanProblems.set(path, problemOfSkip({ path, reason: 'unreadable', detail: code })!);
-      this.scheduleStatus();
-      return 'unreadable' as const;
-    });
+    if (await this.tooLargeToShare(path, known)) return;
+    const disk = await this.readDiskOrNoteUnreadable(path);
     if (disk === 'unreadable') return;
     if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
     if (!disk) {
@@ -1151,9 +1144,21 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.scheduleStatus();
   }
 
+  /** readDiskSettled; a file this user may not read is listed as not shared instead. */
+  private readDiskOrNoteUnreadable(path: string): Promise<Awaited<ReturnType<FolderMirror['readDiskSettled']>> | 'unreadable'> {
+    return this.readDiskSettled(path).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      this.scanProblems.set(path, problemOfSkip({ path, reason: 'unreadable', detail: code })!);
+      this.scheduleStatus();
+      return 'unreadable' as const;
+    });
+  }
+
   /** A file over the size limit stays here, and says so. */
-  private tooLargeToShare(path: string, stats: Stats): boolean {
-    if (!stats.isFile() || stats.size <= MAX_SHARED_FILE_BYTES) return false;
+  private async tooLargeToShare(path: string, known?: Stats | null): Promise<boolean> {
+    const stats = known !== undefined ? known : await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
+    if (!stats?.isFile() || stats.size <= MAX_SHARED_FILE_BYTES) return false;
     const problem = problemOfSkip({ path, reason: 'too-large', size: stats.size, limit: MAX_SHARED_FILE_BYTES });
     if (problem) this.scanProblems.set(path, problem);
     this.scheduleStatus();
