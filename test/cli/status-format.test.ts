@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus, type StatusResult } from '../../cli/commands/status.js';
 import type { FolderProblem, FolderStatus } from '../../daemon/control-protocol.js';
+import { folderStatus } from '../helpers/folder-status.js';
 
-const folder = (over: Partial<FolderStatus> = {}): FolderStatus => ({
-  root: '/work/app',
-  projectId: 'p1',
-  projectName: 'alice/app',
-  serverUrl: 'http://127.0.0.1:4455',
-  state: 'synced',
-  unsaved: 0,
-  connection: 'online',
-  pausedReason: null,
-  branch: 'main',
-  trackedBranch: 'main',
-  files: 3,
-  peers: [],
-  problems: [],
-  ...over,
-});
+const folder = folderStatus;
 
 const running = (...folders: FolderStatus[]): StatusResult => ({
   daemon: { running: true, pid: 42, startedAt: '2025-01-01T00:00:00.000Z', logFile: '/tmp/daemon.log' },

@@ -30,26 +30,14 @@ const LEAK_WINDOW_MS = 2000;
 
 beforeAll(async () => {
   world = await World.create();
-  const alice = await world.user('alice');
-  const bob = await world.user('bob');
-  const a = await world.folder('repo', {
+  pair = await world.sharedPair({
     'README.md': '# repo\n',
     'src/config.ts': 'export const mode = "foo";\nexport const level = "foo";\n',
     'src/main.ts': 'console.log("main");\n',
     'src/vim-target.ts': 'const foo = 1;\nconst bar = foo + 1;\n',
     'package.json': '{"name":"repo","version":"1.0.0"}\n',
     'only-on-main.txt': 'main has this\n',
-  });
-  await git(a, 'init', '-q', '-b', 'main');
-  await git(a, 'add', '-A');
-  await git(a, 'commit', '-q', '-m', 'first');
-  const shared = await alice.share(a, 'repo');
-  await alice.json(['members', shared.project, 'add', bob.name, '--role', 'editor']);
-  const b = join(await world.tempDir('b'), 'b');
-  const joined = await bob.join(shared.project, b);
-  await alice.untilSynced(a);
-  await bob.untilSynced(b);
-  pair = { alice, bob, a, b, project: shared.project, projectId: shared.projectId, joined };
+  }, ['alice', 'bob'], { gitRepo: true });
 });
 
 afterAll(async () => {

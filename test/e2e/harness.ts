@@ -373,13 +373,19 @@ export class World {
   }
 
   /**
-   * alice shares a folder holding `tree`, adds bob as an editor, bob joins into an empty folder,
-   * and both are synced.
+   * alice shares a folder holding `tree` (`gitRepo`: committed in a git repository first), adds
+   * bob as an editor, bob joins into an empty folder, and both are synced.
    */
-  async sharedPair(tree: TreeSpec, names: [string, string] = ['alice', 'bob']): Promise<Pair> {
+  async sharedPair(tree: TreeSpec, names: [string, string] = ['alice', 'bob'], options: { gitRepo?: boolean } = {}): Promise<Pair> {
     const alice = await this.user(names[0]);
     const bob = await this.user(names[1]);
     const a = await this.folder('a', tree);
+    if (options.gitRepo) {
+      // A repository on branch main with the tree committed: the project tracks main.
+      await sh('git', ['init', '-q', '-b', 'main'], a);
+      await sh('git', ['add', '-A'], a);
+      await sh('git', ['commit', '-q', '-m', 'first'], a);
+    }
     const shared = await alice.share(a, 'proj');
     await alice.json(['members', shared.project, 'add', bob.name, '--role', 'editor']);
     const b = join(await this.tempDir('b'), 'b');

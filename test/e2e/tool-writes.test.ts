@@ -15,19 +15,7 @@ const git = (cwd: string, ...args: string[]) => sh('git', args, cwd);
 
 beforeAll(async () => {
   world = await World.create();
-  const alice = await world.user('alice');
-  const bob = await world.user('bob');
-  const a = await world.folder('repo', { 'README.md': '# repo\n', 'src/config.ts': lines(299) });
-  await git(a, 'init', '-q', '-b', 'main');
-  await git(a, 'add', '-A');
-  await git(a, 'commit', '-q', '-m', 'first');
-  const shared = await alice.share(a, 'repo');
-  await alice.json(['members', shared.project, 'add', bob.name, '--role', 'editor']);
-  const b = join(await world.tempDir('b'), 'b');
-  const joined = await bob.join(shared.project, b);
-  await alice.untilSynced(a);
-  await bob.untilSynced(b);
-  pair = { alice, bob, a, b, project: shared.project, projectId: shared.projectId, joined };
+  pair = await world.sharedPair({ 'README.md': '# repo\n', 'src/config.ts': lines(299) }, ['alice', 'bob'], { gitRepo: true });
 });
 
 afterAll(async () => {

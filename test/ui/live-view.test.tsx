@@ -3,23 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { FolderStatus } from '../../daemon/control-protocol.js';
 import { LiveView } from '../../cli/ui/components/live-view.js';
 import { FEED_LENGTH, initialLiveState, liveReducer, type LiveState } from '../../cli/ui/state/live-reducer.js';
+import { folderStatus } from '../helpers/folder-status.js';
 
-const status = (over: Partial<FolderStatus> = {}): FolderStatus => ({
-  root: '/work/app',
-  projectId: 'p1',
-  projectName: 'alice/app',
-  serverUrl: 'http://127.0.0.1:4455',
-  state: 'synced',
-  unsaved: 0,
-  connection: 'online',
-  pausedReason: null,
-  branch: 'main',
-  trackedBranch: 'main',
-  files: 3,
-  peers: [],
-  problems: [],
-  ...over,
-});
+const status = folderStatus;
 
 const ready = (state: LiveState) =>
   liveReducer(state, { type: 'ready', project: 'alice/app', joinCommand: 'codeshare join http://127.0.0.1:4455/p/alice/app', root: '/work/app' });
