@@ -16,6 +16,21 @@ export function parsePositiveInteger(value: string): number {
   return number;
 }
 
+// Guard limits: `off` stays the word (commander turns a parser's null into ''); the command reads it.
+function parseMaxFilesOption(value: string): number | 'off' {
+  if (value === 'off') return 'off';
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number of files, or off');
+  return Number(value);
+}
+
+function parseMaxShareOption(value: string): number | 'off' {
+  if (value === 'off') return 'off';
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
+  const percent = match ? Number(match[1]) : NaN;
+  if (!(percent > 0 && percent <= 100)) throw new InvalidArgumentError('expected a percentage above 0 and up to 100 (like 20%), or off');
+  return percent / 100;
+}
+
 const ROLE_CHOICES = ['viewer', 'editor', 'owner'];
 const jsonOption = () => new Option('--json', 'print the result as JSON');
 const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((line) => `  ${line}`).join('\n')}`;
@@ -241,6 +256,32 @@ export function buildProgram(): Command {
     .action(async (dir: string | undefined, options) => {
       const { leave, formatLeave } = await import('./commands/leave.js');
       emit(await leave(dir), options.json, formatLeave);
+    });
+
+  program
+    .command('resume')
+    .description('Decide on a folder paused before sending changes that would discard teammates\' work')
+    .argument('[dir]', 'the folder (default: the current one)')
+    .option('--restore', "bring the project's version back here instead of sending (what this folder held is backed up)")
+    .addOption(jsonOption())
+    .addHelpText('after', examples('codeshare resume', 'codeshare resume --restore', 'codeshare resume ~/code/app --restore'))
+    .action(async (dir: string | undefined, options) => {
+      const { resume, formatResume } = await import('./commands/resume.js');
+      emit(await resume(dir, options), options.json, formatResume);
+    });
+
+  program
+    .command('guard')
+    .description('Show or change when a burst of deleted or emptied files pauses the folder before sending')
+    .argument('[dir]', 'the folder (default: the current one)')
+    .option('--max-files <n|off>', 'pause when a burst removes more files than this', parseMaxFilesOption)
+    .option('--max-share <percent|off>', "pause when a burst removes more than this share of the project's files", parseMaxShareOption)
+    .option('--default', 'go back to the default (more than 20% of the files, or more than 200)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('codeshare guard', 'codeshare guard --max-files 1000 --max-share 50%', 'codeshare guard --max-files off --max-share off'))
+    .action(async (dir: string | undefined, options) => {
+      const { guard, formatGuard } = await import('./commands/guard.js');
+      emit(await guard(dir, options), options.json, formatGuard);
     });
 
   program

@@ -38,6 +38,38 @@ export interface FolderStatus {
   peers: PeerInfo[];
   /** Paths here that are not shared, and why (Mutagen's "problems"). */
   problems: FolderProblem[];
+  /** Local changes held before sending because they would discard teammates' work (see discard-guard.ts). */
+  halt: FolderHalt | null;
+  /** When a burst of removals halts the folder (the rule that protects teammates is always on). */
+  guard: GuardSettings;
+}
+
+/** A halt of the folder's sending: what it looks like, how many files it holds, whose work. */
+export interface FolderHalt {
+  /** `discards`: teammates' uncommitted work would go; `removal`: a large part of the project would. */
+  rule: 'discards' | 'removal';
+  looksLike: string;
+  files: number;
+  whose: string[];
+  /** ISO time the halt began. */
+  since: string;
+}
+
+/** The size rule: a burst removing more than this share, or more files than this, halts; null turns either off. */
+export interface GuardSettings {
+  maxRemovedShare: number | null;
+  maxRemovedFiles: number | null;
+}
+
+/** What `codeshare resume` did with the held changes. */
+export interface ResumeReport {
+  root: string;
+  /** Held changes sent to the project as they are. */
+  sent: number;
+  /** Paths given the project's version back. */
+  restored: number;
+  /** Where the versions either choice replaced were saved; null when nothing needed saving. */
+  backup: string | null;
 }
 
 export interface PeerInfo {
@@ -79,6 +111,8 @@ export interface ControlMethods {
     result: { projectId: string; fullName: string; files: number; report: JoinReport };
   };
   leave: { params: { root: string }; result: { root: string; left: boolean } };
+  resume: { params: { root: string; restore: boolean }; result: ResumeReport };
+  guard: { params: { root: string; settings?: GuardSettings | null }; result: { root: string; guard: GuardSettings } };
   subscribe: { params: { root?: string }; result: { subscribed: true } };
   stop: { params: Record<string, never>; result: { stopping: true } };
 }

@@ -16,6 +16,7 @@ import {
   type DaemonMemory,
 } from './control-protocol.js';
 import { ProjectApi, ProjectApiError } from './project-api.js';
+import type { GuardSettings } from './control-protocol.js';
 
 const VERSION = '0.1.0';
 
@@ -113,6 +114,13 @@ export class Daemon {
         return this.join(params as ControlMethods['join']['params']);
       case 'leave':
         return this.leave((params as ControlMethods['leave']['params']).root);
+      case 'resume': {
+        const { root, restore } = params as ControlMethods['resume']['params'];
+        if (typeof restore !== 'boolean') throw new Error('resume: restore must be true or false');
+        return this.mirrorContaining(root).decideHalt({ restore });
+      }
+      case 'guard':
+        return this.guard(params as ControlMethods['guard']['params']);
       case 'subscribe':
         this.subscribers.set(socket, (params as ControlMethods['subscribe']['params']).root);
         return { subscribed: true };
@@ -207,6 +215,23 @@ export class Daemon {
     return { root: absolute, left: true };
   }
 
+  /** The synced folder holding `path` (the folder itself, or a folder inside it). */
+  private mirrorContaining(path: unknown): FolderMirror {
+    if (typeof path !== 'string' || path === '') throw new Error('expected the path of a synced folder');
+    const absolute = resolve(path);
+    for (const [root, mirror] of this.folders) if (absolute === root || absolute.startsWith(root + sep)) return mirror;
+    throw new Error(`${absolute} is not in a synced folder (see \`codeshare status\`)`);
+  }
+
+  private async guard({ root, settings }: ControlMethods['guard']['params']): Promise<ControlMethods['guard']['result']> {
+    const mirror = this.mirrorContaining(root);
+    if (settings !== undefined) {
+      mirror.setGuard(checkGuardSettings(settings));
+      await this.saveFolderSpecs();
+    }
+    return { root: mirror.spec.root, guard: mirror.status().guard };
+  }
+
   private createMirror(spec: FolderSpec): FolderMirror {
     const mirror = new FolderMirror(spec, this.stateDir, this.log.child({ folder: spec.root, project: spec.projectName }));
     mirror.on('event', (event) => this.broadcast(event));
@@ -298,4 +323,14 @@ function collectGarbageSoon(): void {
 function daemonMemory(): DaemonMemory {
   const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
   return { rss, heapTotal, heapUsed, external, arrayBuffers };
+}
+
+/** Guard settings from the control socket, checked: a wrong one changes nothing. */
+function checkGuardSettings(settings: unknown): GuardSettings | null {
+  if (settings === null) return null;
+  const { maxRemovedShare, maxRemovedFiles } = (settings ?? {}) as Record<string, unknown>;
+  const share = maxRemovedShare === null || (typeof maxRemovedShare === 'number' && maxRemovedShare > 0 && maxRemovedShare <= 1);
+  const files = maxRemovedFiles === null || (typeof maxRemovedFiles === 'number' && Number.isSafeInteger(maxRemovedFiles) && maxRemovedFiles >= 0);
+  if (!share || !files) throw new Error('guard: maxRemovedShare must be above 0 and at most 1, maxRemovedFiles a whole number, or either null');
+  return { maxRemovedShare: maxRemovedShare as number | null, maxRemovedFiles: maxRemovedFiles as number | null };
 }

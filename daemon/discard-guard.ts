@@ -3,10 +3,11 @@
 // `git restore .`, `git clean -fd`) or an `rm -rf` changes no branch, so the branch pause does
 // not see it; sent as it is, it would wipe the teammates' live, uncommitted work from every
 // folder. Pure: the daemon gathers what each change does and whose work it removes; this only
-// decides and words the reason. (Not consulted by the engine yet: the halt and `codeshare
-// resume` that act on it come next.)
+// decides and words the reason. The halt and `codeshare resume` that act on it are
+// discard-gate.ts and FolderMirror.
 
 import { plural } from '../common/wording.js';
+import type { GuardSettings } from './control-protocol.js';
 
 /** What one local change does to a path the project has. */
 export type ChangeEffect =
@@ -30,21 +31,23 @@ export interface LocalChange {
   discards: readonly string[];
 }
 
-/** What git showed changing alongside the files (the daemon watches `.git/index`, `HEAD`, `refs/stash`). */
+/**
+ * What git showed changing alongside the files: `ORIG_HEAD`, `refs/stash`. (Not the index: an
+ * editor's `git status` rewrites it every few seconds, so it tells nothing about a burst.)
+ */
 export interface GitSignals {
-  indexChanged: boolean;
+  /** ORIG_HEAD was written: a reset (also to the same commit), a merge or a rebase moved HEAD. */
   headMoved: boolean;
   stashChanged: boolean;
 }
 
-export interface GuardSettings {
-  /** A removal of more than this share of the project's files halts (default 0.2); null turns the size rule off. */
-  maxRemovedShare: number | null;
-  /** ...or of more than this many files (default 200). */
-  maxRemovedFiles: number | null;
-}
+export type { GuardSettings };
 
+/** A removal of more than 20% of the project's files, or of more than 200, halts. */
 export const DEFAULT_GUARD: GuardSettings = { maxRemovedShare: 0.2, maxRemovedFiles: 200 };
+
+/** Fewer removals than this are never "a large part" by share: deleting 2 files of a 6-file project is not an accident. */
+const FEWEST_FOR_SHARE = 5;
 
 export type GuardVerdict =
   | { halt: false }
@@ -67,10 +70,11 @@ export function likelyCommand(changes: readonly LocalChange[], git: GitSignals):
   const deletions = changes.filter((change) => change.effect === 'deleted').length;
   const reverts = changes.filter((change) => change.effect === 'reverted').length;
   if (git.stashChanged) return 'git stash';
+  // A reset writes ORIG_HEAD even when it stays on the same commit; a checkout of files (and
+  // git restore) writes neither it nor the stash.
   if (git.headMoved) return 'git reset --hard';
-  if (reverts > 0 && git.indexChanged) return 'git reset --hard';
   if (reverts > 0) return 'git checkout -- . (or git restore)';
-  if (deletions === changes.length && deletions > 0) return git.indexChanged ? 'git rm' : 'rm -r (or git clean)';
+  if (deletions === changes.length && deletions > 0) return 'rm -r (or git rm, git clean)';
   return 'a tool rewriting many files';
 }
 
@@ -89,15 +93,16 @@ export function guardBurst(
   if (changes.length === 0) return { halt: false };
   const whose = [...new Set(changes.flatMap((change) => change.discards))].sort();
   const removed = changes.filter((change) => change.effect === 'deleted' || change.effect === 'emptied').length;
-  const overShare = settings.maxRemovedShare !== null && projectFiles > 0 && removed / projectFiles > settings.maxRemovedShare;
+  const overShare =
+    settings.maxRemovedShare !== null && projectFiles > 0 && removed >= FEWEST_FOR_SHARE && removed / projectFiles > settings.maxRemovedShare;
   const overCount = settings.maxRemovedFiles !== null && removed > settings.maxRemovedFiles;
   if (whose.length === 0 && !overShare && !overCount) return { halt: false };
   const looksLike = likelyCommand(changes, git);
   const discarding = changes.filter((change) => change.discards.length > 0).length;
   const message =
     whose.length > 0
-      ? `paused before sending: this looks like ${looksLike}, which would throw away ${listNames(whose)}'s uncommitted work in ${plural(discarding, 'file')}; \`codeshare resume\` sends it anyway, \`codeshare resume --restore\` brings the project's version back here`
-      : `paused before sending: this looks like ${looksLike}, which would remove or empty ${plural(removed, 'file')} of ${projectFiles}; \`codeshare resume\` sends it anyway, \`codeshare resume --restore\` brings the project's version back here`;
+      ? `nothing sent: this looks like ${looksLike}, which would throw away ${listNames(whose)}'s uncommitted work in ${plural(discarding, 'file')}; \`codeshare resume\` sends it anyway, \`codeshare resume --restore\` brings the project's version back here`
+      : `nothing sent: this looks like ${looksLike}, which would remove or empty ${plural(removed, 'file')} of ${projectFiles}; \`codeshare resume\` sends it anyway, \`codeshare resume --restore\` brings the project's version back here`;
   return { halt: true, rule: whose.length > 0 ? 'discards' : 'removal', looksLike, files: changes.length, whose, message };
 }
 

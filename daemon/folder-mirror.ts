@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readFile, readlink, rename, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readlink, rename, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -25,6 +25,10 @@ import { noteEvent, settleVerdict, type Settling } from './settling.js';
 import { PathsByFileId } from './paths-by-id.js';
 import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
 import { GitWatch } from './git-watch.js';
+import { BackupFolder } from './backup-folder.js';
+import { Authors, newClientId } from './authorship.js';
+import { DiscardGate } from './discard-gate.js';
+import { DEFAULT_GUARD, type LocalChange } from './discard-guard.js';
 import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
@@ -32,14 +36,19 @@ import { runLimited, scanFolder, statSignature, type ScanCache, type ScannedEntr
 import { problemOfSkip, problemsFromScan } from './unshared.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from './safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import type { FolderEvent, FolderProblem, FolderStatus, JoinReport, PeerInfo, SyncState } from './control-protocol.js';
+import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, PeerInfo, ResumeReport, SyncState } from './control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 
 /** Origin of changes this daemon made from the disk. */
 const LOCAL_ORIGIN = 'local';
-/** A delete followed this soon by an add of the same bytes is a rename. */
-const RENAME_WINDOW_MS = 150;
+/**
+ * Removals wait for the end of their burst (the disk quiet this long, or this long at most): a
+ * delete followed by an add of the same bytes is a rename, and the size rule of the discard
+ * guard counts a whole `rm -rf`.
+ */
+const BURST_QUIET_MS = 300;
+const BURST_MAX_MS = 3_000;
 /** CODESHARE_RESCAN_MS shortens it to exercise the periodic checks (tests, debugging). */
 const RESCAN_INTERVAL_MS = Number(process.env.CODESHARE_RESCAN_MS) || 30_000;
 /**
@@ -68,13 +77,14 @@ export interface FolderSpec {
   serverUrl: string;
   token: string;
   username: string;
+  /** The size rule of the discard guard; absent: DEFAULT_GUARD. */
+  guard?: GuardSettings;
 }
 
 interface PendingUnlink {
   path: string;
   base: Base;
   entry: IndexEntry;
-  timer: NodeJS.Timeout;
 }
 
 const newFileId = () => randomBytes(12).toString('base64url');
@@ -106,6 +116,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private rescans = 0;
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
+  /** When the removals waiting now are decided (see BURST_QUIET_MS), and since when they wait. */
+  private burstEnd: { timer: NodeJS.Timeout; since: number } | null = null;
+  /** The disk events going on now: they began at `startedAt`, the last came at `lastAt`. */
+  private readonly diskBurst = { startedAt: 0, lastAt: 0 };
+  /** Who wrote what; this folder's client id for this run. */
+  private authors!: Authors;
+  private readonly clientId = newClientId();
+  private gate!: DiscardGate;
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
   /**
    * Files read or written at once by the per-path work: a burst queues thousands of paths,
@@ -156,12 +174,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   ) {
     super();
     this.api = new ProjectApi(spec.serverUrl, spec.token);
-    this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log });
+    this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log, clientId: this.clientId });
     this.git = new GitWatch(spec.root, log);
     this.connection.on('state', () => this.emitStatus());
     // Acks arrive by the thousand during a share: status is recomputed at most every 50 ms.
     this.connection.on('persisted', () => this.scheduleStatus());
-    this.connection.awareness.on('change', () => this.scheduleStatus());
+    this.connection.awareness.on('change', () => {
+      this.learnAuthors();
+      this.scheduleStatus();
+    });
     this.connection.on('synced', (docName) => this.onDocSynced(docName));
     this.connection.on('denied', (docName, reason) => this.emitEvent({ type: 'error', root: this.spec.root, message: `${docName}: ${reason}` }));
   }
@@ -173,8 +194,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Opens the local state and the rules; shared by every way of starting. */
   private async open(): Promise<void> {
     this.store = await LocalStore.open(this.storeDir, this.log);
+    this.authors = await Authors.load(this.storeDir, this.spec.username, this.clientId);
     this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
     this.index = await this.store.loadDoc(INDEX_DOC);
+    this.index.clientID = this.clientId;
     this.bases = await this.store.loadBases();
     this.pathsById = new PathsByFileId(filesMap(this.index));
     this.folded = new FoldedNames(await probeFolderNaming(this.spec.root, process.env.CODESHARE_FOLDER_NAMING));
@@ -186,6 +209,26 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.log.info({ naming: 'folds names' }, 'this folder\'s file system sees names that differ in case or Unicode form as one');
     }
     await this.git.start();
+    this.gate = new DiscardGate({
+      authors: this.authors,
+      committed: this.git.committed,
+      files: () => filesMap(this.index),
+      projectFiles: () => filesMap(this.index).size,
+      signalsSince: (since) => this.git.signalsSince(since),
+      burstStartedAt: () => this.diskBurst.startedAt,
+      settings: () => this.spec.guard ?? DEFAULT_GUARD,
+      log: this.log,
+      changed: () => this.emitStatus(),
+    });
+  }
+
+  /** Teammates' presence names their client ids (see authorship.ts). */
+  private learnAuthors(): void {
+    if (!this.authors) return;
+    for (const [clientId, state] of this.connection.awareness.getStates()) {
+      const name = (state as { user?: { name?: unknown } }).user?.name;
+      if (typeof name === 'string' && name) this.authors.learn(clientId, name);
+    }
   }
 
   /** Keeps the folded names in step with the index (every origin: ours and the server's). */
@@ -288,7 +331,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.connection.whenSynced(INDEX_DOC);
     phase('indexSynced');
     const report: JoinReport = { kept: 0, written: 0, replaced: [], pushed: 0 };
-    const backupDir = join(this.stateDir, 'backups', `${new Date().toISOString().replace(/[:.]/g, '-')}-${this.spec.projectName.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    const backups = new BackupFolder(this.stateDir, this.spec.projectName, '');
     const entries = this.indexEntries();
     // Follow every file doc first, so their contents arrive together.
     await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
@@ -316,10 +359,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
           report.pushed++;
           return;
         }
-        const backup = join(backupDir, path);
-        await mkdir(dirname(backup), { recursive: true });
-        await writeFile(backup, disk.bytes, { mode: disk.mode });
-        report.replaced.push({ path, backup });
+        report.replaced.push({ path, backup: await backups.save(path, disk.bytes, disk.mode) });
       }
       await this.writeEntry(path, entry, wanted, checked);
       report.written++;
@@ -393,6 +433,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   // Disk -> docs
 
   private onWatcherEvent(event: DiskEvent): void {
+    const now = Date.now();
+    if (now - this.diskBurst.lastAt > BURST_QUIET_MS) this.diskBurst.startedAt = now;
+    this.diskBurst.lastAt = now;
+    if (this.burstEnd) this.scheduleBurstEnd();
     switch (event.type) {
       case 'changed':
         return this.onDiskEvent(event.path);
@@ -500,7 +544,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     return this.applyDiskChange(path, stats);
   }
 
-  private async applyDiskChange(path: string, known?: Stats | null): Promise<void> {
+  /** `decided`: the user (or the end of its burst) let this change through the discard gate. */
+  private async applyDiskChange(path: string, known?: Stats | null, decided = false): Promise<void> {
     if (await this.tooLargeToShare(path, known)) return;
     const disk = await this.readDiskOrNoteUnreadable(path);
     if (disk === 'unreadable') return;
@@ -534,6 +579,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       // the disk follows the project instead.
       return this.writePath(path);
     }
+    if (entry && !decided && !(await this.admitted(path, entry, disk.bytes))) return;
     const content = classifyContent(disk.bytes, MAX_TEXT_BYTES);
 
     if (!entry) return this.applyNewDiskFile(path, disk, content);
@@ -662,7 +708,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.settleTimers.delete(path);
   }
 
-  /** The file is gone from disk: after the rename window, it is gone from the project. */
+  /** The file is gone from disk: once its burst ended (and it was no rename), it is gone from the project. */
   private async applyDiskUnlink(path: string): Promise<void> {
     if (await this.fileAt(path)) return;
     const base = this.bases.get(path);
@@ -672,30 +718,73 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       return;
     }
     if (this.pendingUnlinks.has(path)) return;
-    const pending: PendingUnlink = {
-      path,
-      base: base ?? { id: entry.id, kind: entry.kind, mode: entry.mode, sha256: entry.sha256 ?? '' },
-      entry,
-      timer: setTimeout(() => {
-        this.pendingUnlinks.delete(path);
-        this.enqueue(path, async () => {
-          if (await this.fileAt(path)) return;
-          const current = parseIndexEntry(filesMap(this.index).get(path));
-          if (current?.id !== entry.id) return;
-          this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
-          this.deleteBase(path);
-          this.emitActivity('local', 'deleted', path);
-        });
-      }, RENAME_WINDOW_MS),
-    };
+    const pending: PendingUnlink = { path, base: base ?? { id: entry.id, kind: entry.kind, mode: entry.mode, sha256: entry.sha256 ?? '' }, entry };
     this.pendingUnlinks.set(path, pending);
+    this.scheduleBurstEnd();
+  }
+
+  /**
+   * Asks the discard gate whether a local change of a project path may be sent. Share and join
+   * decide for themselves (a join's --keep-local is the user's word), so only a live folder asks.
+   */
+  private async admitted(path: string, entry: IndexEntry, disk: Uint8Array | null): Promise<boolean> {
+    if (!this.mirroring) return true;
+    const doc = entry.kind === 'text' ? await this.ensureFileDoc(entry.id) : null;
+    if (await this.gate.admit({ path, entry, doc, disk })) return true;
+    if (this.gate.waitingRemovals > 0) this.scheduleBurstEnd();
+    return false;
+  }
+
+  /** Removals wait until the disk is quiet (every watcher event moves this), at most BURST_MAX_MS. */
+  private scheduleBurstEnd(): void {
+    if (this.stopped || (this.pendingUnlinks.size === 0 && this.gate.waitingRemovals === 0)) return;
+    const since = this.burstEnd?.since ?? Date.now();
+    if (this.burstEnd) clearTimeout(this.burstEnd.timer);
+    const timer = setTimeout(() => void this.endRemovalBurst(), Math.max(0, Math.min(BURST_QUIET_MS, since + BURST_MAX_MS - Date.now())));
+    timer.unref();
+    this.burstEnd = { timer, since };
+  }
+
+  /**
+   * The burst of removals ended: what is still gone (no rename took it) is classified, and the
+   * discard gate sends it or holds it, as one burst.
+   */
+  private async endRemovalBurst(): Promise<void> {
+    this.burstEnd = null;
+    const pending = [...this.pendingUnlinks.values()];
+    this.pendingUnlinks.clear();
+    const deleted: LocalChange[] = [];
+    await Promise.all(
+      pending.map(({ path, entry }) =>
+        this.enqueue(path, async () => {
+          const current = parseIndexEntry(filesMap(this.index).get(path));
+          if (current?.id !== entry.id || (await this.fileAt(path))) return;
+          const doc = current.kind === 'text' ? await this.ensureFileDoc(current.id) : null;
+          deleted.push(await this.gate.classify({ path, entry: current, doc, disk: null }));
+        }),
+      ),
+    );
+    const ids = new Map(pending.map(({ path, entry }) => [path, entry.id]));
+    for (const change of await this.gate.decideRemovals(deleted)) {
+      const id = ids.get(change.path);
+      if (change.effect === 'emptied' || id === undefined) this.enqueue(change.path, () => this.applyDiskChange(change.path, undefined, true));
+      else this.enqueue(change.path, () => this.deleteFromProject(change.path, id));
+    }
+  }
+
+  private async deleteFromProject(path: string, id: string): Promise<void> {
+    if (await this.fileAt(path)) return;
+    const current = parseIndexEntry(filesMap(this.index).get(path));
+    if (current?.id !== id) return;
+    this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
+    this.deleteBase(path);
+    this.emitActivity('local', 'deleted', path);
   }
 
   /** A recently deleted file with these bytes, claimed as the source of a rename. */
   private takeRenameSource(sha256: string): PendingUnlink | null {
     for (const pending of this.pendingUnlinks.values()) {
       if (pending.base.sha256 === sha256) {
-        clearTimeout(pending.timer);
         this.pendingUnlinks.delete(pending.path);
         return pending;
       }
@@ -828,6 +917,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** Makes a file doc part of the mirror: remote changes to it are written to disk. */
   private registerFileDoc(id: string, doc: Y.Doc): Y.Doc {
+    // This folder's id for this run, before any edit of ours: teammates can tell whose text it is.
+    doc.clientID = this.clientId;
     this.fileDocs.set(id, doc);
     doc.on('update', (_update: Uint8Array, origin: unknown) => {
       if (origin !== REMOTE_ORIGIN) return;
@@ -843,6 +934,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async createFileDoc(id: string, text: string): Promise<Y.Doc> {
     // A guid of our own: Yjs's default draws 32 random numbers per doc, a visible cost of a burst.
     const doc = new Y.Doc({ guid: fileDocName(id) });
+    doc.clientID = this.clientId;
     contentText(doc).insert(0, text);
     await this.store.storeNewDoc(fileDocName(id), doc);
     return this.registerFileDoc(id, doc);
@@ -858,6 +950,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   private async applyRemoteRename(oldPath: string, newPath: string): Promise<void> {
     if (this.refusePath(newPath)) return;
+    // Held here: the resume that decides reconciles the folder, which moves what is left.
+    if (this.gate.holds(oldPath) || this.gate.holds(newPath)) return;
     const base = this.bases.get(oldPath);
     const disk = await this.readDisk(oldPath);
     const target = await this.readDisk(newPath);
@@ -879,6 +973,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Brings the disk at `path` in line with the index and the file's doc. */
   private async writePath(path: string): Promise<void> {
     if (this.refusePath(path) || this.rules.ignores(path, false) || this.collisions.has(path)) return;
+    // A local change of the path waits for the user's decision: writing now would fold it in.
+    if (this.gate.holds(path)) return;
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     const base = this.bases.get(path);
     if (entry?.kind === 'text' && (await this.awaitingContent(entry))) return;
@@ -911,6 +1007,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         // now names another doc, e.g. a copy made when both sides renamed the file at once).
         const local = classifyContent(disk.bytes, MAX_TEXT_BYTES);
         if (local.kind === 'text' && base.text !== undefined) {
+          if (!(await this.admitted(path, entry, disk.bytes))) return;
           const merged = mergeText(base.text, local.text, text);
           doc.transact(() => applyTextChange(ytext, text, merged), LOCAL_ORIGIN);
           text = merged;
@@ -1030,6 +1127,78 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       await this.noteOwnWrite(path);
     }
     this.setBase(path, this.baseFor(entry, wanted));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // A halted burst: the user's decision
+
+  /**
+   * `codeshare resume`: sends what the halt held, as it is; the project's versions it replaces
+   * are saved in a backup folder first. `restore`: gives the held paths the project's version
+   * back instead, saving what the disk held there. Either way nothing is lost, and the folders
+   * end identical.
+   */
+  async decideHalt({ restore }: { restore: boolean }): Promise<ResumeReport> {
+    if (!this.gate.halted) {
+      const why = this.pausedReason ? `: it is paused because it is ${this.pausedReason}, which ends by itself` : '';
+      throw new Error(`${this.spec.root} holds no changes to decide on${why}`);
+    }
+    const backups = new BackupFolder(this.stateDir, this.spec.projectName, restore ? 'before-restore' : 'before-resume');
+    const report: ResumeReport = { root: this.spec.root, sent: 0, restored: 0, backup: null };
+    const held = this.gate.release();
+    await Promise.all(
+      held.map((change) =>
+        this.enqueue(change.path, async () => {
+          if (restore && change.effect !== 'edited') {
+            await this.restorePath(change.path, backups);
+            report.restored++;
+          } else {
+            await this.sendHeld(change, backups);
+            report.sent++;
+          }
+        }),
+      ),
+    );
+    report.backup = backups.used ? backups.dir : null;
+    this.log.info({ ...report, restore }, restore ? 'the held burst was undone here' : 'the held burst was sent');
+    // What the halt kept from being written (remote changes of held paths, renames) follows now.
+    await this.reconcile();
+    return report;
+  }
+
+  /** Sends a held change; what it discards of the project's version is saved first. */
+  private async sendHeld(change: LocalChange, backups: BackupFolder): Promise<void> {
+    const entry = parseIndexEntry(filesMap(this.index).get(change.path));
+    if (entry && change.effect !== 'edited') {
+      const project = await this.projectBytes(entry);
+      await backups.save(change.path, project.bytes, entry.kind === 'symlink' ? 0o644 : entry.mode);
+    }
+    if (entry && !(await this.fileAt(change.path))) return this.deleteFromProject(change.path, entry.id);
+    return this.applyDiskChange(change.path, undefined, true);
+  }
+
+  /** Writes the project's version of a held path over what the disk holds, saving that first. */
+  private async restorePath(path: string, backups: BackupFolder): Promise<void> {
+    const entry = parseIndexEntry(filesMap(this.index).get(path));
+    const disk = await this.readDisk(path);
+    const wanted = entry ? await this.projectBytes(entry) : null;
+    if (disk?.kind === 'file' && disk.sha256 !== wanted?.sha256) await backups.save(path, disk.bytes, disk.mode);
+    if (!entry) {
+      // A teammate removed it meanwhile: the project's version is no file.
+      if (disk && disk.kind !== 'dir') await this.diskIo(() => removeFileSafe(this.spec.root, path));
+      if (this.bases.has(path)) this.deleteBase(path);
+      return;
+    }
+    if (disk?.kind === 'dir' || !(await this.clearWayTo(path, false))) return this.writePath(path);
+    await this.writeEntry(path, entry, wanted!);
+    this.emitActivity('remote', disk ? 'edited' : 'created', path);
+  }
+
+  /** Changes the size rule of the discard guard (null: the default). */
+  setGuard(settings: GuardSettings | null): void {
+    if (settings) this.spec.guard = settings;
+    else delete this.spec.guard;
+    this.emitStatus();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1244,13 +1413,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   status(): FolderStatus {
     const connection = this.connection.state;
     const unsaved = this.connection.unsavedCount;
-    const state: SyncState = this.pausedReason
+    const state: SyncState =
+      this.pausedReason || this.gate?.halted
       ? 'paused'
       : connection === 'refused'
         ? 'refused'
         : connection !== 'online'
           ? 'offline'
-          : unsaved > 0 || this.queues.size > 0 || this.settleTimers.size > 0
+          : unsaved > 0 || this.queues.size > 0 || this.settleTimers.size > 0 || this.burstEnd !== null
             ? 'unsaved'
             : 'synced';
     const peers = this.peers();
@@ -1262,12 +1432,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       state,
       unsaved,
       connection,
-      pausedReason: this.pausedReason,
+      pausedReason: this.pausedReason ?? this.gate?.reason ?? null,
       branch: this.git.branch,
       trackedBranch: this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null,
       files: this.index ? filesMap(this.index).size : 0,
       peers,
       problems: [...this.scanProblems.values(), ...this.collisions.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      halt: this.gate?.status ?? null,
+      guard: this.spec.guard ?? DEFAULT_GUARD,
     };
   }
 
@@ -1455,13 +1627,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.presenceTimer) clearTimeout(this.presenceTimer);
-    for (const pending of this.pendingUnlinks.values()) clearTimeout(pending.timer);
+    if (this.burstEnd) clearTimeout(this.burstEnd.timer);
     for (const timer of this.rechecks.values()) clearTimeout(timer);
     for (const timer of this.settleTimers.values()) clearTimeout(timer);
     await this.watcher?.close();
     await Promise.all([...this.queues.values()]);
     this.git.stop();
     await this.connection.stop();
+    await this.authors?.settled();
     await this.store?.close();
   }
 }

@@ -8,6 +8,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { CommittedFiles } from './committed-files.js';
+import type { GitSignals } from './discard-guard.js';
 import type { ProjectApi } from './project-api.js';
 
 const LOCK_WAIT_MAX_MS = 60_000;
@@ -19,6 +21,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class GitWatch extends EventEmitter<{ change: [] }> {
   branch: string | null = null;
   head: string | null = null;
+  /** What the last commit holds, once start() found a repository. */
+  committed: CommittedFiles | null = null;
   private git: SimpleGit | null = null;
   private gitDir: string | null = null;
   private watcher: FSWatcher | null = null;
@@ -38,6 +42,7 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
     if (!info?.isDirectory()) return; // Not a repository (or a worktree file): no branch tracking.
     this.gitDir = dotGit;
     this.git = simpleGit({ baseDir: this.root });
+    this.committed = new CommittedFiles(this.root);
     await this.read();
     this.watcher = watch(dotGit, (_event, name) => {
       if (name !== 'HEAD' && name !== 'index.lock' && name !== 'HEAD.lock') return;
@@ -89,6 +94,22 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
     else await this.read();
   }
 
+  /**
+   * What git changed since `sinceMs`, by the files' times (no git process): ORIG_HEAD (a reset,
+   * also to the same commit; a commit leaves it alone), the stash.
+   */
+  async signalsSince(sinceMs: number): Promise<GitSignals> {
+    const changed = async (...names: string[]) => {
+      if (!this.gitDir) return false;
+      for (const name of names) {
+        const info = await stat(join(this.gitDir, name)).catch(() => null);
+        if (info && info.mtimeMs >= sinceMs) return true;
+      }
+      return false;
+    };
+    return { headMoved: await changed('ORIG_HEAD'), stashChanged: await changed('refs/stash', 'logs/refs/stash') };
+  }
+
   /** Records the tracked branch's new commits (the last 50 the first time) on the server. */
   async recordNewCommits(api: ProjectApi, projectId: string): Promise<void> {
     if (!this.git || !this.head || this.head === this.lastRecorded) return;
@@ -116,6 +137,7 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
 
   stop(): void {
     if (this.debounce) clearTimeout(this.debounce);
+    this.committed?.close();
     this.watcher?.close();
   }
 }

@@ -59,6 +59,8 @@ export interface ServerConnectionOptions {
   token: string;
   projectId: string;
   log: Logger;
+  /** The Yjs client id of this folder's docs: presence uses it too, so teammates can name the text it writes. */
+  clientId?: number;
   minReconnectMs?: number;
   maxReconnectMs?: number;
 }
@@ -87,7 +89,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
 
   constructor(private readonly options: ServerConnectionOptions) {
     super();
-    this.awareness = new Awareness(new Y.Doc());
+    const presence = new Y.Doc();
+    if (options.clientId !== undefined) presence.clientID = options.clientId;
+    this.awareness = new Awareness(presence);
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin === REMOTE_ORIGIN) return;
       const changed = [...added, ...updated, ...removed];

@@ -166,6 +166,8 @@ export interface FolderStatus {
   files: number;
   peers: { name: string; file?: string | null; branch?: string | null }[];
   problems: { path: string; reason: string; message: string }[];
+  halt: { rule: 'discards' | 'removal'; looksLike: string; files: number; whose: string[]; since: string } | null;
+  guard: { maxRemovedShare: number | null; maxRemovedFiles: number | null };
 }
 
 export interface StatusResult {

@@ -15,5 +15,7 @@ export const folderStatus = (over: Partial<FolderStatus> = {}): FolderStatus => 
   files: 3,
   peers: [],
   problems: [],
+  halt: null,
+  guard: { maxRemovedShare: 0.2, maxRemovedFiles: 200 },
   ...over,
 });
