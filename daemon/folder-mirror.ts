@@ -608,8 +608,18 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.emitActivity('local', 'edited', path, lineStats(baseText, content.text));
       return;
     }
+    return this.replaceEntryContent(path, entry, base, disk, content);
+  }
 
-    // Binary content, or a change of kind: the entry is replaced (a new id for a new kind).
+  /** Binary content, or a change of kind: the entry is replaced (a new id for a new kind). */
+  private async replaceEntryContent(
+    path: string,
+    entry: IndexEntry,
+    base: Base | undefined,
+    disk: { bytes: Buffer; sha256: string; mode: number },
+    content: ReturnType<typeof classifyContent>,
+  ): Promise<void> {
+    const files = filesMap(this.index);
     const id = entry.kind === content.kind ? entry.id : newFileId();
     const mode = modeToShare(disk.mode, base, entry);
     if (content.kind === 'text') {

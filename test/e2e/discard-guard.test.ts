@@ -6,6 +6,7 @@
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { ControlClient } from '../../daemon/control-client.js';
 import { World, sh, untilContent, untilIdentical, type Pair } from './harness.js';
 
 let world: World;
@@ -182,6 +183,31 @@ describe('changes that discard nobody\'s work', () => {
     await rm(join(pair.a, 'fmt'), { recursive: true });
     await pair.alice.untilFolder(pair.a, (status) => expect(status.files).toBe(11));
     await untilIdentical(pair.a, pair.b);
+    expect((await pair.alice.untilSynced(pair.a)).halt).toBeNull();
+  });
+});
+
+describe('deciding when there is nothing to decide, and bad input', () => {
+  it('says so, exits non-zero, and changes nothing', { timeout: 60_000 }, async () => {
+    const nothing = await pair.alice.run(['resume'], { cwd: pair.a });
+    expect(nothing.exitCode).toBe(1);
+    expect(nothing.stderr).toContain('holds no changes to decide on');
+    const outside = await pair.alice.run(['resume', await world.tempDir('elsewhere')]);
+    expect(outside.exitCode).toBe(1);
+    expect(outside.stderr).toContain('is not in a synced folder');
+    const badShare = await pair.alice.run(['guard', '--max-share', '150%'], { cwd: pair.a });
+    expect(badShare.exitCode).toBe(2);
+    expect(badShare.stderr).toContain('expected a percentage above 0 and up to 100');
+    // The control socket checks what it is sent, whoever sends it.
+    const client = await ControlClient.connect(join(pair.alice.home, 'state'));
+    try {
+      await expect(client.call('resume', { root: pair.a, restore: 'yes' as unknown as boolean })).rejects.toThrow('restore must be true or false');
+      await expect(client.call('guard', { root: pair.a, settings: { maxRemovedShare: 7, maxRemovedFiles: -1 } })).rejects.toThrow('maxRemovedShare must be above 0');
+    } finally {
+      client.close();
+    }
+    const shown = await pair.alice.json(['guard'], { cwd: pair.a });
+    expect(shown.guard).toEqual({ maxRemovedFiles: null, maxRemovedShare: null });
     expect((await pair.alice.untilSynced(pair.a)).halt).toBeNull();
   });
 });

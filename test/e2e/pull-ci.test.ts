@@ -13,7 +13,7 @@ describe('codeshare pull in CI', () => {
     await world.dispose();
   });
 
-  it('pulls a 1,000-file project into an empty folder, byte-identical, and a wrong token exits 1', async () => {
+  it('pulls a 1,000-file project into an empty folder, byte-identical, and a wrong token exits 1', { timeout: 180_000 }, async () => {
     const tree: TreeSpec = {};
     for (let i = 0; i < 1000; i++) {
       const folder = `pkg${i % 20}/sub${i % 7}`;
