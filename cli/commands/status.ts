@@ -30,7 +30,8 @@ export function describeSyncState(folder: FolderStatus): string {
     case 'offline':
       return 'offline (reconnecting)';
     case 'paused':
-      return `paused: ${folder.pausedReason ?? ''}`;
+      // A halt's reason is long (what it looks like, whose work, what to do): it gets a line of its own.
+      return folder.halt ? 'paused before sending' : `paused: ${folder.pausedReason ?? ''}`;
     case 'refused':
       return 'refused by the server';
     default:
@@ -44,6 +45,7 @@ export function formatStatus(result: StatusResult): string[] {
   if (result.folders.length === 0) lines.push('No folder is synced.');
   for (const folder of result.folders) {
     lines.push(`${folder.root}  ${folder.projectName}  ${describeSyncState(folder)}  ${folder.files} files${folder.branch ? `  branch ${folder.branch}` : ''}`);
+    if (folder.halt && folder.pausedReason) lines.push(`  ${folder.pausedReason}`);
     for (const peer of folder.peers) lines.push(`  online: ${peer.name}${peer.file ? ` (${peer.file})` : ''}${peer.branch ? ` on ${peer.branch}` : ''}`);
     // Said here, not only in the log: "synced" alone would hide a file the teammates never get.
     if (folder.problems.length > 0) {

@@ -13,6 +13,18 @@ const running = (...folders: FolderStatus[]): StatusResult => ({
 const problem = (path: string): FolderProblem => ({ path, reason: 'special-file', message: `${path} not shared: a FIFO, socket or device is not a file` });
 
 describe('formatStatus', () => {
+  it('gives a halt its reason on a line of its own, and a branch pause inline', () => {
+    const reason = "nothing sent: this looks like git stash, which would throw away bob's uncommitted work in 2 files; `codeshare resume` sends it anyway";
+    const halt = { rule: 'discards' as const, looksLike: 'git stash', files: 2, whose: ['bob'], since: '2026-12-02T00:00:00.000Z' };
+    expect(formatStatus(running(folder({ state: 'paused', pausedReason: reason, halt }))).slice(1)).toEqual([
+      '/work/app  alice/app  paused before sending  3 files  branch main',
+      `  ${reason}`,
+    ]);
+    expect(formatStatus(running(folder({ state: 'paused', pausedReason: 'on branch spike; the project tracks main' }))).slice(1)).toEqual([
+      '/work/app  alice/app  paused: on branch spike; the project tracks main  3 files  branch main',
+    ]);
+  });
+
   it('says nothing about problems when there are none', () => {
     expect(formatStatus(running(folder()))).toEqual(['Daemon running (pid 42), log: /tmp/daemon.log', '/work/app  alice/app  synced  3 files  branch main']);
   });

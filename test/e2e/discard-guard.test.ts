@@ -43,7 +43,8 @@ async function untilHalted(files: number, looksLike: string, rule: 'discards' | 
   });
   if (rule === 'discards') expect(folder.halt!.whose).toEqual(['bob']);
   const text = await pair.alice.run(['status']);
-  expect(text.stdout).toContain(`paused: nothing sent: this looks like ${looksLike}`);
+  expect(text.stdout).toContain('paused before sending');
+  expect(text.stdout).toContain(`\n  nothing sent: this looks like ${looksLike}`);
   return folder;
 }
 
@@ -136,6 +137,20 @@ describe('a git command over a teammate\'s live work', () => {
   });
 });
 
+describe('a new file of bob\'s', () => {
+  it('git clean -fd halts before his new file leaves the project; resume --restore brings it back', { timeout: 120_000 }, async () => {
+    onTestFailed(async () => console.log(await world.dumpLogs()));
+    await writeFile(join(pair.b, 'src/new.ts'), 'export const fresh = true;\n');
+    await untilContent(join(pair.a, 'src/new.ts'), 'export const fresh = true;\n');
+    await git(pair.a, 'clean', '-fdq');
+    await untilHalted(1, 'rm -r (or git rm, git clean)');
+    expect(await readFile(join(pair.b, 'src/new.ts'), 'utf8')).toBe('export const fresh = true;\n');
+    await pair.alice.json(['resume', '--restore'], { cwd: pair.a });
+    await untilContent(join(pair.a, 'src/new.ts'), 'export const fresh = true;\n');
+    await settle();
+  });
+});
+
 describe('changes that discard nobody\'s work', () => {
   it('git checkout -- . over only alice\'s own edits: no halt, synced', { timeout: 120_000 }, async () => {
     onTestFailed(async () => console.log(await world.dumpLogs()));
@@ -180,8 +195,9 @@ describe('changes that discard nobody\'s work', () => {
     await untilContent(join(pair.b, 'fmt/m7.ts'), `export const name = 'm';\nexport const list = [1, 2, 3];\n`);
     await settle();
     await pair.alice.json(['guard', '--max-files', 'off', '--max-share', 'off'], { cwd: pair.a });
+    const before = (await pair.alice.untilSynced(pair.a)).files;
     await rm(join(pair.a, 'fmt'), { recursive: true });
-    await pair.alice.untilFolder(pair.a, (status) => expect(status.files).toBe(11));
+    await pair.alice.untilFolder(pair.a, (status) => expect(status.files).toBe(before - FORMATTED.length));
     await untilIdentical(pair.a, pair.b);
     expect((await pair.alice.untilSynced(pair.a)).halt).toBeNull();
   });
