@@ -7,7 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '../../db/schema.js';
-import { roomKey } from './room.js';
+import { roomKey } from './room-key.js';
 import { TickBatcher, type BatchItem } from './tick-batcher.js';
 
 export interface StoredDoc {

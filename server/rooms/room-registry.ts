@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { DocStore } from './doc-store.js';
 import type { Fanout } from './fanout.js';
-import { Room, roomKey } from './room.js';
+import { roomKey } from './room-key.js';
+import { Room } from './room.js';
 import type { DocSubscriber, RoomLimits } from './types.js';
 
 export class RoomRegistry {

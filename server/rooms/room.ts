@@ -11,6 +11,7 @@ import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import type { DocStore } from './doc-store.js';
 import type { Fanout } from './fanout.js';
+import { roomKey } from './room-key.js';
 import type { DocSubscriber, RoomLimits } from './types.js';
 
 export type RoomState = 'loading' | 'ready' | 'draining' | 'unloaded';
@@ -237,5 +238,3 @@ export class Room {
     this.doc.destroy();
   }
 }
-
-export const roomKey = (projectId: string, docName: string) => `${projectId}\u0000${docName}`;
