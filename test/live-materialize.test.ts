@@ -187,7 +187,7 @@ describe('materialised files, REST writes and presence', () => {
 
     // Previous text forgotten (as after the room unloaded): read back from project_files.
     await server.app.live.registry.withRoom(projectId, 'file:big1', (room) => {
-      room.materialized = null;
+      room.forgetMaterialized();
     });
     const before = text.toString();
     text.delete(0, lines[0]!.length + lines[1]!.length);

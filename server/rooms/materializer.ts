@@ -157,8 +157,7 @@ export class FileMaterializer {
         edited.slice(i, i + 256).map((entry) =>
           this.registry.withRoom(projectId, fileDocName(entry.id), (room) => {
             const row = rowsById.get(entry.id);
-            const written = room.materialized;
-            const previous = row && written && written.sha256 === row.sha256 ? written.text : null;
+            const previous = row ? room.materializedText(row.sha256) : null;
             texts.set(entry.id, { now: contentText(room.doc).toString(), previous, room });
           }),
         ),
@@ -245,8 +244,7 @@ export class FileMaterializer {
     // Once stored, this is the text the next run of each file diffs against.
     const remember = () => {
       for (const { fileId, sha256, text } of written) {
-        const room = texts.get(fileId)?.room;
-        if (room && room.state !== 'unloaded') room.materialized = { sha256, text };
+        texts.get(fileId)?.room.rememberMaterialized(sha256, text);
       }
     };
     if (upserts.length === 0 && removed.length === 0 && activities.length === 0) {

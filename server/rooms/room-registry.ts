@@ -58,8 +58,7 @@ export class RoomRegistry {
       const ready = room.load().then(
         () => room,
         (err: unknown) => {
-          room.state = 'unloaded';
-          room.destroy();
+          // The room has unloaded itself; only this map still knows it.
           this.forget(room);
           this.log.error({ err, projectId, doc: docName }, 'loading a doc failed');
           throw new Error(`could not load ${docName}`);
@@ -69,20 +68,14 @@ export class RoomRegistry {
       this.rooms.set(key, entry);
     }
     const room = await entry.ready;
-    if (room.idleTimer) clearTimeout(room.idleTimer);
-    room.idleTimer = null;
-    if (subscriber) room.subscribers.add(subscriber);
-    else room.holds++;
+    room.join(subscriber);
     return room;
   }
 
   release(room: Room, subscriber: DocSubscriber | null): void {
-    if (subscriber) room.subscribers.delete(subscriber);
-    else room.holds--;
-    if (room.subscribers.size > 0 || room.holds > 0 || room.state !== 'ready' || this.closed) return;
-    if (room.idleTimer) clearTimeout(room.idleTimer);
-    room.idleTimer = setTimeout(() => void this.unload(room), this.limits.idleUnloadMs);
-    room.idleTimer.unref();
+    room.leave(subscriber);
+    if (!room.isIdle || this.closed) return;
+    room.scheduleIdleUnload(this.limits.idleUnloadMs, () => void this.unload(room));
   }
 
   /** Runs `use` with the doc loaded, for server-side reads and writes. */
@@ -96,8 +89,7 @@ export class RoomRegistry {
   }
 
   private async unload(room: Room): Promise<void> {
-    room.idleTimer = null;
-    if (room.subscribers.size > 0 || room.holds > 0 || room.state !== 'ready') return;
+    if (!room.isIdle) return;
     const done = room
       .drain()
       .catch((err: unknown) => this.log.error({ err, doc: room.docName }, 'draining a doc failed'))

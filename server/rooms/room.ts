@@ -42,17 +42,17 @@ const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Map());
 export class Room {
   /** Given a guid, Y.Doc skips drawing a random one; nothing here relies on guids (no subdocs). */
   readonly doc: Y.Doc;
-  readonly subscribers = new Set<DocSubscriber>();
-  state: RoomState = 'loading';
+  private readonly subscribers = new Set<DocSubscriber>();
+  private currentState: RoomState = 'loading';
   /** Transient users (REST writes, the materialiser) that keep the room from unloading. */
-  holds = 0;
+  private holds = 0;
   /** The state vector of everything durably stored. */
   persistedStateVector: Uint8Array = EMPTY_STATE_VECTOR;
   /**
    * The text project_files holds for this doc as the materialiser last wrote it, so the next
    * run diffs against it without reading it back. Lives and dies with the room.
    */
-  materialized: { sha256: string; text: string } | null = null;
+  private materialized: { sha256: string; text: string } | null = null;
   private pending: PendingUpdate[] = [];
   private flushing: Promise<void> | null = null;
   private logCount = 0;
@@ -61,7 +61,7 @@ export class Room {
   private awarenessOfDoc: Awareness | null = null;
   /** Why the room gave up storing, once it has: flush() then fails instead of pretending. */
   private failure: unknown = null;
-  idleTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly projectId: string,
@@ -75,6 +75,15 @@ export class Room {
     return roomKey(this.projectId, this.docName);
   }
 
+  get state(): RoomState {
+    return this.currentState;
+  }
+
+  /** Ready, and nobody follows or holds it: it may unload. */
+  get isIdle(): boolean {
+    return this.subscribers.size === 0 && this.holds === 0 && this.currentState === 'ready';
+  }
+
   /** Awareness of this one doc, for y-websocket editor bindings (cursors within a file). */
   get awareness(): Awareness {
     if (!this.awarenessOfDoc) {
@@ -84,14 +93,67 @@ export class Room {
     return this.awarenessOfDoc;
   }
 
+  /** Reads the stored doc. A room whose load fails unloads at once, so it is never served blank. */
   async load(): Promise<void> {
-    const stored = await this.deps.store.load(this.projectId, this.docName);
-    if (stored.update) Y.applyUpdate(this.doc, stored.update, 'storage');
-    this.logCount = stored.logCount;
-    this.logBytes = stored.logBytes;
-    this.lastSeq = stored.lastSeq;
-    this.persistedStateVector = Y.encodeStateVector(this.doc);
-    this.state = 'ready';
+    try {
+      const stored = await this.deps.store.load(this.projectId, this.docName);
+      if (stored.update) Y.applyUpdate(this.doc, stored.update, 'storage');
+      this.logCount = stored.logCount;
+      this.logBytes = stored.logBytes;
+      this.lastSeq = stored.lastSeq;
+      this.persistedStateVector = Y.encodeStateVector(this.doc);
+      this.currentState = 'ready';
+    } catch (err) {
+      this.currentState = 'unloaded';
+      this.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * A subscriber starts following the room, or (null) a transient user takes a hold on it.
+   * Either keeps the room loaded until it leaves.
+   */
+  join(subscriber: DocSubscriber | null): void {
+    this.cancelIdleUnload();
+    if (subscriber) this.subscribers.add(subscriber);
+    else this.holds++;
+  }
+
+  leave(subscriber: DocSubscriber | null): void {
+    if (subscriber) this.subscribers.delete(subscriber);
+    else this.holds--;
+  }
+
+  /** Calls `unload` once the room has stayed unused for `ms`; a join in between cancels it. */
+  scheduleIdleUnload(ms: number, unload: () => void): void {
+    this.cancelIdleUnload();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      unload();
+    }, ms);
+    // An idle room alone must not keep the process alive.
+    this.idleTimer.unref();
+  }
+
+  private cancelIdleUnload(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** The text last materialised, if project_files still holds that version (`storedSha256`). */
+  materializedText(storedSha256: string | null): string | null {
+    return this.materialized && this.materialized.sha256 === storedSha256 ? this.materialized.text : null;
+  }
+
+  /** Once stored, the text the materialiser's next run diffs against; an unloaded room keeps none. */
+  rememberMaterialized(sha256: string, text: string): void {
+    if (this.currentState !== 'unloaded') this.materialized = { sha256, text };
+  }
+
+  /** The next run reads the previous text back from project_files, as after an unload. */
+  forgetMaterialized(): void {
+    this.materialized = null;
   }
 
   /**
@@ -159,12 +221,12 @@ export class Room {
       .then(() => this.writePending())
       .finally(() => {
         this.flushing = null;
-        if (this.pending.length > 0 && this.state !== 'unloaded') this.scheduleFlush();
+        if (this.pending.length > 0 && this.currentState !== 'unloaded') this.scheduleFlush();
       });
   }
 
   private async writePending(): Promise<void> {
-    while (this.pending.length > 0 && this.state !== 'unloaded') {
+    while (this.pending.length > 0 && this.currentState !== 'unloaded') {
       const batch = this.pending;
       this.pending = [];
       const stateVector = Y.encodeStateVector(this.doc);
@@ -214,7 +276,7 @@ export class Room {
   private fail(err: unknown): void {
     this.deps.log.error({ err, doc: this.docName }, 'update log unavailable; unloading the doc');
     this.failure = err;
-    this.state = 'unloaded';
+    this.currentState = 'unloaded';
     this.pending = [];
     for (const subscriber of this.subscribers) subscriber.abort('storage failure');
     this.subscribers.clear();
@@ -224,16 +286,15 @@ export class Room {
 
   /** Waits until everything applied is stored, then frees the doc. */
   async drain(): Promise<void> {
-    this.state = 'draining';
+    this.currentState = 'draining';
     await this.flush();
-    if (this.logCount > 0 && this.state === 'draining') await this.compact();
-    this.state = 'unloaded';
+    if (this.logCount > 0 && this.currentState === 'draining') await this.compact();
+    this.currentState = 'unloaded';
     this.destroy();
   }
 
   destroy(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.cancelIdleUnload();
     this.awarenessOfDoc?.destroy();
     this.doc.destroy();
   }
