@@ -1,9 +1,11 @@
 // When the update log cannot be written: nothing is acknowledged that was not stored, live
-// clients are dropped to resync, and the server keeps serving once storage is back.
+// clients are dropped to resync, and the server keeps serving once storage is back. When a doc
+// cannot be loaded: its subscription is refused, never answered with a blank doc.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { IndexEntry } from '../common/index-entry.js';
+import { eventually } from './helpers/eventually.js';
 import { LiveTestClient } from './helpers/live-client.js';
 import { apiClient, signIn, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -64,5 +66,52 @@ describe('live rooms when the update log is unavailable', () => {
     await fresh.until(() => freshText.toString() === resynced.getText('content').toString());
     expect(freshText.toString()).toBe('written during the outage\n');
     await Promise.all([client.close(), again.close(), fresh.close()]);
+  });
+});
+
+describe('live rooms when a doc cannot be loaded', () => {
+  let server: TestServer;
+  let alice: { token: string };
+  let projectId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer('postgres', (c) => {
+      c.rooms.idleUnloadMs = 50;
+    });
+    alice = await signIn(server.url, 'alice');
+    projectId = (await apiClient(server.url, alice.token)('POST', '/api/projects', { name: 'unloadable' })).body.id;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('refuses the subscription rather than serve a blank doc, forgets the room, and loads it in full once storage is back', async () => {
+    const writer = await LiveTestClient.connect(server.url, projectId, alice.token);
+    writer.subscribe('file:l1').getText('content').insert(0, 'kept\n');
+    await writer.untilPersisted('file:l1');
+    await writer.close();
+    await eventually(() => expect(server.app.live.registry.loadedCount).toBe(0));
+
+    await sql`alter table doc_snapshots rename to doc_snapshots_unavailable`.execute(server.app.db);
+    let restored = false;
+    const restore = async () => {
+      if (restored) return;
+      restored = true;
+      await sql`alter table doc_snapshots_unavailable rename to doc_snapshots`.execute(server.app.db);
+    };
+    const reader = await LiveTestClient.connect(server.url, projectId, alice.token);
+    try {
+      const text = reader.subscribe('file:l1').getText('content');
+      await reader.until(() => reader.denied.some((d) => d.docName === 'file:l1'));
+      expect(text.toString()).toBe('');
+      expect(server.app.live.registry.loadedCount).toBe(0);
+      expect(reader.closeCode).toBeNull();
+    } finally {
+      await restore();
+    }
+
+    const text = reader.subscribe('file:l1').getText('content');
+    await reader.until(() => text.toString() === 'kept\n');
+    await reader.close();
   });
 });
