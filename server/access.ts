@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Project, Role } from '../db/schema.js';
 import type { AuthContext } from './auth.js';
 import { errors } from './errors.js';
+import { findMemberRole } from './repos/members.js';
 import { findProjectByRef } from './repos/projects.js';
 
 const rank: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
@@ -40,13 +41,8 @@ export async function projectAccess(
   if (!found) throw errors.projectNotFound();
   const { project, ownerUsername } = found;
   if (auth.token.project_id && auth.token.project_id !== project.id) throw errors.projectNotFound();
-  const member = await db
-    .selectFrom('project_members')
-    .select('role')
-    .where('project_id', '=', project.id)
-    .where('user_id', '=', auth.user.id)
-    .executeTakeFirst();
-  const role = member ? effectiveRole(member.role, auth.token.role) : null;
+  const memberRole = await findMemberRole(db, project.id, auth.user.id);
+  const role = memberRole ? effectiveRole(memberRole, auth.token.role) : null;
   if (!role && project.visibility !== 'public') throw errors.projectNotFound();
   if (needed !== 'read' && !roleAtLeast(role, needed)) throw errors.roleRequired(needed);
   return { project, role, ownerUsername };

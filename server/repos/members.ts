@@ -1,3 +1,4 @@
+// Project members and their roles, read and changed one project at a time.
 import { sql, type Kysely } from 'kysely';
 import type { Database, Role } from '../../db/schema.js';
 import type { MemberDto } from '../schemas.js';
@@ -34,6 +35,17 @@ export async function listMembers(
   let query = membersOf(db, projectId);
   if (afterUsername !== undefined) query = query.where(sql<string>`lower(u.username)`, '>', afterUsername);
   return query.orderBy(sql`lower(u.username)`).limit(limit + 1).execute();
+}
+
+/** The user's role in the project, or undefined for a non-member. */
+export async function findMemberRole(db: Kysely<Database>, projectId: string, userId: string): Promise<Role | undefined> {
+  const member = await db
+    .selectFrom('project_members')
+    .select('role')
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return member?.role;
 }
 
 export async function findMember(db: Kysely<Database>, projectId: string, username: string): Promise<MemberRow | undefined> {

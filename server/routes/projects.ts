@@ -1,13 +1,14 @@
-import { randomUUID } from 'node:crypto';
+// Projects over REST: create, list what the caller may see, read, rename or change
+// visibility, delete. Access is decided by access.ts and queries live in repos/projects.ts;
+// what is left here is HTTP: statuses, conflicts, and dropping live sockets that lost access.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { effectiveRole, projectAccess } from '../access.js';
 import { authOf, requireAccountToken } from '../auth.js';
 import { errors } from '../errors.js';
-import { toProjectDto } from '../repos/projects.js';
+import { createProject, deleteProject, listVisibleProjects, toProjectDto, updateProject } from '../repos/projects.js';
 import { DEFAULT_PAGE_SIZE, toPage } from '../pagination.js';
-import { decodeKey, exactTime, isExactTime, isUuid } from '../repos/keyset.js';
+import { decodeKey, isExactTime, isUuid } from '../repos/keyset.js';
 import {
   Page,
   PageQuery,
@@ -34,16 +35,11 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { user } = requireAccountToken(request);
-      const id = randomUUID();
       try {
-        const project = await app.db.transaction().execute(async (trx) => {
-          const project = await trx
-            .insertInto('projects')
-            .values({ id, owner_id: user.id, name: request.body.name, visibility: request.body.visibility ?? 'private' })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await trx.insertInto('project_members').values({ project_id: id, user_id: user.id, role: 'owner' }).execute();
-          return project;
+        const project = await createProject(app.db, {
+          ownerId: user.id,
+          name: request.body.name,
+          visibility: request.body.visibility ?? 'private',
         });
         return reply.status(201).send(toProjectDto(project, user.username, 'owner'));
       } catch (err) {
@@ -68,29 +64,12 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { user, token } = authOf(request);
       const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
       const after = decodeKey<[string, string]>(request.query.cursor, isExactTime, isUuid);
-      const filter = request.query.filter ?? 'all';
-      let query = app.db
-        .selectFrom('projects')
-        .innerJoin('users as owner', 'owner.id', 'projects.owner_id')
-        .leftJoin('project_members as me', (join) =>
-          join.onRef('me.project_id', '=', 'projects.id').on('me.user_id', '=', user.id),
-        )
-        .selectAll('projects')
-        .select(['owner.username as owner_username', 'me.role as my_role', exactTime('projects.created_at').as('created_key')])
-        .where((eb) => {
-          if (filter === 'mine') return eb('me.role', 'is not', null);
-          if (filter === 'public') return eb('projects.visibility', '=', 'public');
-          return eb.or([eb('me.role', 'is not', null), eb('projects.visibility', '=', 'public')]);
-        });
-      if (token.project_id) query = query.where('projects.id', '=', token.project_id);
-      if (after) {
-        const [createdAt, id] = after;
-        const at = sql<Date>`${createdAt}::timestamptz`;
-        query = query.where((eb) =>
-          eb.or([eb('projects.created_at', '>', at), eb.and([eb('projects.created_at', '=', at), eb('projects.id', '>', id)])]),
-        );
-      }
-      const rows = await query.orderBy('projects.created_at').orderBy('projects.id').limit(limit + 1).execute();
+      const rows = await listVisibleProjects(app.db, user.id, {
+        filter: request.query.filter ?? 'all',
+        onlyProjectId: token.project_id,
+        after,
+        limit,
+      });
       const page = toPage(rows, limit, (r) => [r.created_key, r.id]);
       return {
         items: page.items.map(({ owner_username, my_role, created_key: _key, ...project }) =>
@@ -125,12 +104,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const access = await projectAccess(app.db, authOf(request), request.params.id, 'owner');
       try {
-        const project = await app.db
-          .updateTable('projects')
-          .set({ ...request.body, updated_at: sql<Date>`now()` })
-          .where('id', '=', access.project.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const project = await updateProject(app.db, access.project.id, request.body);
         // Readers of a public project who are not members lose access when it turns private.
         if (access.project.visibility === 'public' && project.visibility === 'private') app.live.dropAccess({ projectId: project.id });
         return toProjectDto(project, access.ownerUsername, access.role);
@@ -146,7 +120,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ProjectParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const access = await projectAccess(app.db, authOf(request), request.params.id, 'owner');
-      await app.db.deleteFrom('projects').where('id', '=', access.project.id).execute();
+      await deleteProject(app.db, access.project.id);
       app.live.dropAccess({ projectId: access.project.id });
       return reply.status(204).send(null);
     },
