@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { listFileActivity } from '../repos/activity.js';
+import { countProjectFiles, findFileTextByPath, listFilePaths, readFileContents } from '../repos/files.js';
 import { findGitRepository, listGitCommits } from '../repos/git.js';
 import { lineCount as countLines, sliceLines, type ChunkHit, type LineRange, type ProjectChunkIndex } from './chunk-index.js';
 
@@ -54,26 +55,15 @@ function section(title: string, body: string): string {
 }
 
 async function treeSection(db: Kysely<Database>, projectId: string, maxChars: number): Promise<string> {
-  const rows = await db
-    .selectFrom('project_files')
-    .select(['path'])
-    .where('project_id', '=', projectId)
-    .orderBy('path')
-    .limit(TREE_PATHS_READ + 1)
-    .execute();
-  const total = await db
-    .selectFrom('project_files')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('project_id', '=', projectId)
-    .executeTakeFirstOrThrow();
-  const count = Number(total.n);
+  const paths = await listFilePaths(db, projectId, TREE_PATHS_READ + 1);
+  const count = await countProjectFiles(db, projectId);
   if (count === 0) return section('Files', '(the project has no files yet)');
   const lines: string[] = [];
   let used = 0;
-  for (const row of rows) {
-    if (used + row.path.length + 1 > maxChars - 40) break;
-    lines.push(row.path);
-    used += row.path.length + 1;
+  for (const path of paths) {
+    if (used + path.length + 1 > maxChars - 40) break;
+    lines.push(path);
+    used += path.length + 1;
   }
   if (lines.length < count) lines.push(`… and ${count - lines.length} more files`);
   return section(`Files (${count})`, lines.join('\n'));
@@ -186,12 +176,7 @@ async function currentFileSection(
 ): Promise<{ text: string; fileId: string | null; shown: LineRange[] }> {
   const path = request.currentFile;
   if (!path) return { text: '', fileId: null, shown: [] };
-  const file = await db
-    .selectFrom('project_files')
-    .select(['file_id', 'kind', 'content'])
-    .where('project_id', '=', request.projectId)
-    .where('path', '=', path)
-    .executeTakeFirst();
+  const file = await findFileTextByPath(db, request.projectId, path);
   if (!file) return { text: section('The asker\'s current file', `${path} (not in the project)`), fileId: null, shown: [] };
   if (file.kind !== 'text' || file.content === null) {
     return { text: section('The asker\'s current file', `${path} (${file.kind}, no text to show)`), fileId: file.file_id, shown: [] };
@@ -232,14 +217,8 @@ export async function buildProjectContext(
   );
   const hitFileIds = [...new Set(hits.map((hit) => hit.fileId))];
   const contents = new Map<string, string>();
-  if (hitFileIds.length > 0) {
-    const rows = await db
-      .selectFrom('project_files')
-      .select(['file_id', 'content'])
-      .where('project_id', '=', request.projectId)
-      .where('file_id', 'in', hitFileIds)
-      .execute();
-    for (const row of rows) if (row.content !== null) contents.set(row.file_id, row.content);
+  for (const row of await readFileContents(db, request.projectId, hitFileIds)) {
+    if (row.content !== null) contents.set(row.file_id, row.content);
   }
   const excerptsTitle = '## Excerpts of files that match the question (best first)\n';
   const fitted = fitExcerpts(hits, (fileId) => contents.get(fileId), budget - fixed - excerptsTitle.length - 1);

@@ -5,6 +5,7 @@
 // an import, a test. Indexes of projects nobody asked about lately leave memory first.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { listIndexableFiles, readFileContents } from '../repos/files.js';
 import { ProjectChunkIndex } from './chunk-index.js';
 
 const CONTENT_BATCH = 200;
@@ -56,13 +57,7 @@ const versionOf = (row: { path: string; sha256: string | null; size: number; upd
 
 export async function refreshIndex(db: Kysely<Database>, projectId: string, index: ProjectChunkIndex): Promise<RefreshReport> {
   const started = performance.now();
-  const rows = await db
-    .selectFrom('project_files')
-    .select(['file_id', 'path', 'sha256', 'size', 'updated_at'])
-    .where('project_id', '=', projectId)
-    .where('kind', '=', 'text')
-    .where('content', 'is not', null)
-    .execute();
+  const rows = await listIndexableFiles(db, projectId);
   const known = index.versions();
   const current = new Map(rows.map((row) => [row.file_id, versionOf(row)]));
   const changed = rows.filter((row) => known.get(row.file_id) !== current.get(row.file_id)).map((row) => row.file_id);
@@ -74,12 +69,7 @@ export async function refreshIndex(db: Kysely<Database>, projectId: string, inde
     }
   }
   for (let i = 0; i < changed.length; i += CONTENT_BATCH) {
-    const batch = await db
-      .selectFrom('project_files')
-      .select(['file_id', 'path', 'content'])
-      .where('project_id', '=', projectId)
-      .where('file_id', 'in', changed.slice(i, i + CONTENT_BATCH))
-      .execute();
+    const batch = await readFileContents(db, projectId, changed.slice(i, i + CONTENT_BATCH));
     for (const row of batch) {
       const version = current.get(row.file_id);
       if (version === undefined || row.content === null) continue;

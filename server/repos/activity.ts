@@ -1,7 +1,7 @@
 // Who changed which file, and how much. The live rooms record an entry per change they
 // materialise; REST reads the history newest first.
-import type { Kysely } from 'kysely';
-import type { Database, FileAction, FileActivity } from '../../db/schema.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, FileAction, FileActivitiesTable, FileActivity } from '../../db/schema.js';
 import { toPage } from '../pagination.js';
 import type { FileActivityDto } from '../schemas.js';
 
@@ -34,6 +34,16 @@ export async function recordFileActivity(db: Kysely<Database>, entry: NewFileAct
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** Rows per insert: keeps a statement well under PostgreSQL's 65,535 parameters. */
+const ACTIVITY_BATCH_ROWS = 500;
+
+/** Many entries at once, in order, as the materialiser records a run (pass a transaction). */
+export async function recordFileActivities(db: Kysely<Database>, rows: Insertable<FileActivitiesTable>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ACTIVITY_BATCH_ROWS) {
+    await db.insertInto('file_activities').values(rows.slice(i, i + ACTIVITY_BATCH_ROWS)).execute();
+  }
 }
 
 /**

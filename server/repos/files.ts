@@ -1,9 +1,14 @@
-// The materialised file tree. The live rooms write project_files; REST and CI only read it,
-// so nobody needs Yjs to list or read a project.
-import { sql, type Kysely } from 'kysely';
-import type { Database, ProjectFile } from '../../db/schema.js';
+// The materialised file tree, and the only module that queries project_files. The live rooms
+// write it (through writeMaterializedFiles); REST, CI and the AI context only read it, so
+// nobody needs Yjs to list or read a project.
+import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Database, FileActivitiesTable, ProjectFile, ProjectFilesTable } from '../../db/schema.js';
 import { toPage } from '../pagination.js';
 import type { ProjectFileDto } from '../schemas.js';
+import { recordFileActivities } from './activity.js';
+
+/** Ids per `in (...)` list and rows per insert: statements stay modest on big projects. */
+const FILE_BATCH = 500;
 
 type FileRow = Omit<ProjectFile, 'content'> & { updated_by_username: string | null };
 
@@ -71,4 +76,123 @@ export async function findProjectFileByPath(
     .where('project_id', '=', projectId)
     .where('path', '=', path)
     .executeTakeFirst();
+}
+
+/** A stored file without its content: what the materialiser compares the index with. */
+export type StoredFileState = Pick<ProjectFile, 'file_id' | 'path' | 'kind' | 'mode' | 'sha256' | 'size'>;
+
+/** The stored state of every file of a project, or (with `fileIds`) of those files only. */
+export async function listFileStates(db: Kysely<Database>, projectId: string, fileIds?: string[]): Promise<StoredFileState[]> {
+  const query = db
+    .selectFrom('project_files')
+    .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'size'])
+    .where('project_id', '=', projectId);
+  if (!fileIds) return query.execute();
+  const rows = [];
+  for (let i = 0; i < fileIds.length; i += FILE_BATCH) {
+    rows.push(...(await query.where('file_id', 'in', fileIds.slice(i, i + FILE_BATCH)).execute()));
+  }
+  return rows;
+}
+
+/** The stored content of some files (null where there is none), with their paths. */
+export async function readFileContents(
+  db: Kysely<Database>,
+  projectId: string,
+  fileIds: string[],
+): Promise<Pick<ProjectFile, 'file_id' | 'path' | 'content'>[]> {
+  const rows = [];
+  for (let i = 0; i < fileIds.length; i += FILE_BATCH) {
+    rows.push(
+      ...(await db
+        .selectFrom('project_files')
+        .select(['file_id', 'path', 'content'])
+        .where('project_id', '=', projectId)
+        .where('file_id', 'in', fileIds.slice(i, i + FILE_BATCH))
+        .execute()),
+    );
+  }
+  return rows;
+}
+
+/** The version (path, hash, size, time) of every file with text to index. */
+export async function listIndexableFiles(
+  db: Kysely<Database>,
+  projectId: string,
+): Promise<Pick<ProjectFile, 'file_id' | 'path' | 'sha256' | 'size' | 'updated_at'>[]> {
+  return db
+    .selectFrom('project_files')
+    .select(['file_id', 'path', 'sha256', 'size', 'updated_at'])
+    .where('project_id', '=', projectId)
+    .where('kind', '=', 'text')
+    .where('content', 'is not', null)
+    .execute();
+}
+
+/** The first `limit` paths of a project, in path order. */
+export async function listFilePaths(db: Kysely<Database>, projectId: string, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('project_files').select(['path']).where('project_id', '=', projectId).orderBy('path').limit(limit).execute();
+  return rows.map((row) => row.path);
+}
+
+export async function countProjectFiles(db: Kysely<Database>, projectId: string): Promise<number> {
+  const total = await db
+    .selectFrom('project_files')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return Number(total.n);
+}
+
+/** One file's id, kind and text as a string (for the model, which reads text, not bytes). */
+export async function findFileTextByPath(
+  db: Kysely<Database>,
+  projectId: string,
+  path: string,
+): Promise<Pick<ProjectFile, 'file_id' | 'kind' | 'content'> | undefined> {
+  return db
+    .selectFrom('project_files')
+    .select(['file_id', 'kind', 'content'])
+    .where('project_id', '=', projectId)
+    .where('path', '=', path)
+    .executeTakeFirst();
+}
+
+/** What one materialiser run stores: files gone from the index, rows to write, and history. */
+export interface MaterializedChanges {
+  removedFileIds: string[];
+  /** A text file unchanged since it was stored comes with content null: it keeps its content. */
+  upserts: Insertable<ProjectFilesTable>[];
+  activities: Insertable<FileActivitiesTable>[];
+}
+
+/** Stores a run in one transaction, so readers see all of it or none. */
+export async function writeMaterializedFiles(db: Kysely<Database>, projectId: string, changes: MaterializedChanges): Promise<void> {
+  const { removedFileIds, upserts, activities } = changes;
+  await db.transaction().execute(async (trx) => {
+    if (removedFileIds.length > 0) {
+      await trx.deleteFrom('project_files').where('project_id', '=', projectId).where('file_id', 'in', removedFileIds).execute();
+    }
+    for (let i = 0; i < upserts.length; i += FILE_BATCH) {
+      await trx
+        .insertInto('project_files')
+        .values(upserts.slice(i, i + FILE_BATCH))
+        .onConflict((oc) =>
+          oc.columns(['project_id', 'file_id']).doUpdateSet((eb) => ({
+            path: eb.ref('excluded.path'),
+            kind: eb.ref('excluded.kind'),
+            mode: eb.ref('excluded.mode'),
+            size: eb.ref('excluded.size'),
+            sha256: eb.ref('excluded.sha256'),
+            target: eb.ref('excluded.target'),
+            // An unchanged text file is upserted without its content (null): keep the stored one.
+            content: sql<string | null>`case when excluded.kind = 'text' then coalesce(excluded.content, project_files.content) else null end`,
+            updated_at: eb.ref('excluded.updated_at'),
+            updated_by: eb.ref('excluded.updated_by'),
+          })),
+        )
+        .execute();
+    }
+    await recordFileActivities(trx, activities);
+  });
 }
