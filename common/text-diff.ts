@@ -378,7 +378,7 @@ export function applyTextChange(ytext: Y.Text, oldText: string, newText: string)
   return result;
 }
 
-function countLines(text: string): number {
+export function countLines(text: string): number {
   if (text.length === 0) return 0;
   let lines = 0;
   for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) lines++;

@@ -8,13 +8,13 @@
 // file is kept on its room rather than read back from the database; and line counts diff only
 // the lines between the common prefix and suffix.
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { sql, type Insertable } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { Database, FileAction, FileKind, ProjectFilesTable } from '../../db/schema.js';
 import { contentText, filesMap, parseIndexEntry, type IndexEntry } from '../../common/index-entry.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../../common/protocol.js';
-import { lineStats } from '../../common/text-diff.js';
+import { countLines, lineStats } from '../../common/text-diff.js';
+import { listFileStates, readFileContents, writeMaterializedFiles, type StoredFileState } from '../repos/files.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
 
@@ -34,6 +34,16 @@ export interface MaterializerTiming {
   /** Longest a change waits while edits keep coming. */
   maxDelayMs: number;
 }
+
+/** A file's text now, and as last stored (null when not known or not text). */
+interface FileText {
+  now: string;
+  previous: string | null;
+  room: Room;
+}
+
+/** File docs acquired at once while reading texts. */
+const ROOMS_PER_CHUNK = 256;
 
 interface ActivityRow {
   project_id: string;
@@ -104,57 +114,66 @@ export class FileMaterializer {
     await Promise.all([...projectIds].map((projectId) => this.run(projectId)));
   }
 
-  /** Stored rows (without content) of a project, or of some of its files. */
-  private async readRows(projectId: string, fileIds?: string[]) {
-    const query = this.db
-      .selectFrom('project_files')
-      .select(['file_id', 'path', 'kind', 'mode', 'sha256', 'size'])
-      .where('project_id', '=', projectId);
-    if (!fileIds) return query.execute();
-    const rows = [];
-    for (let i = 0; i < fileIds.length; i += 500) rows.push(...(await query.where('file_id', 'in', fileIds.slice(i, i + 500)).execute()));
-    return rows;
-  }
-
-  /** Stored content of some files, for line counts. */
-  private async readContent(projectId: string, fileIds: string[]): Promise<Map<string, string | null>> {
-    const content = new Map<string, string | null>();
-    if (fileIds.length === 0) return content;
-    for (let i = 0; i < fileIds.length; i += 500) {
-      const rows = await this.db
-        .selectFrom('project_files')
-        .select(['file_id', 'content'])
-        .where('project_id', '=', projectId)
-        .where('file_id', 'in', fileIds.slice(i, i + 500))
-        .execute();
-      for (const row of rows) content.set(row.file_id, row.content);
-    }
-    return content;
-  }
-
+  /**
+   * One run: read the index and the stored rows, read the texts to write, decide what
+   * changes, store it in one transaction, then remember on each room what was stored.
+   */
   private async materialize(projectId: string, pending: PendingProject): Promise<void> {
-    // Without an index change no file was added, renamed or removed: only the edited files'
-    // entries and rows matter, so a one-line edit in a 5,000-file project reads one row, not 5,000.
+    const { entries, rowsById } = await this.readIndexAndRows(projectId, pending);
+    const texts = await this.readTexts(projectId, entries, rowsById, pending.dirtyFiles);
+    const changes = planFileChanges(projectId, entries, rowsById, texts, pending, new Date());
+    // Rows left over are files no longer in the index; only a full scan can tell.
+    const removed = pending.indexChanged ? rowsMissingFrom(entries, rowsById) : [];
+    changes.activities.push(...(await this.deletions(projectId, removed, pending.indexChangedBy)));
+    if (changes.upserts.length > 0 || removed.length > 0 || changes.activities.length > 0) {
+      await writeMaterializedFiles(this.db, projectId, {
+        removedFileIds: removed.map((row) => row.file_id),
+        upserts: changes.upserts,
+        activities: changes.activities,
+      });
+    }
+    // Once stored, this is the text the next run of each file diffs against.
+    for (const { fileId, sha256, text } of changes.written) texts.get(fileId)?.room.rememberMaterialized(sha256, text);
+  }
+
+  /**
+   * The index's entries and the stored rows to compare them with. Without an index change no
+   * file was added, renamed or removed: only the edited files' entries and rows matter, so a
+   * one-line edit in a 5,000-file project reads one row, not 5,000.
+   */
+  private async readIndexAndRows(
+    projectId: string,
+    pending: PendingProject,
+  ): Promise<{ entries: Map<string, IndexEntry>; rowsById: Map<string, StoredFileState> }> {
     const fullScan = pending.indexChanged;
     const dirtyIds = [...pending.dirtyFiles.keys()];
     const entries = await this.registry.withRoom(projectId, INDEX_DOC, (room) =>
       readIndex(room, this.log, fullScan ? null : new Set(dirtyIds)),
     );
-    const rows = fullScan ? await this.readRows(projectId) : await this.readRows(projectId, dirtyIds);
-    const rowsById = new Map(rows.map((row) => [row.file_id, row]));
+    const rows = fullScan ? await listFileStates(this.db, projectId) : await listFileStates(this.db, projectId, dirtyIds);
+    return { entries, rowsById: new Map(rows.map((row) => [row.file_id, row])) };
+  }
 
-    // The text of each file to write (edited, new to project_files, or newly text) now, and as
-    // last written: kept on its room, so read back from the database only after the room was
-    // unloaded or another instance wrote it.
-    const texts = new Map<string, { now: string; previous: string | null; room: Room }>();
+  /**
+   * The text of each file to write (edited, new to project_files, or newly text) now, and as
+   * last written: kept on its room, so read back from the database only after the room was
+   * unloaded or another instance wrote it.
+   */
+  private async readTexts(
+    projectId: string,
+    entries: Map<string, IndexEntry>,
+    rowsById: Map<string, StoredFileState>,
+    dirtyFiles: Map<string, string | null>,
+  ): Promise<Map<string, FileText>> {
+    const texts = new Map<string, FileText>();
     const edited = [...entries.values()].filter((entry) => {
       const row = rowsById.get(entry.id);
-      return entry.kind === 'text' && (pending.dirtyFiles.has(entry.id) || !row || row.kind !== 'text');
+      return entry.kind === 'text' && (dirtyFiles.has(entry.id) || !row || row.kind !== 'text');
     });
     // Acquired a chunk at a time, so docs that must be loaded are loaded together (one query).
-    for (let i = 0; i < edited.length; i += 256) {
+    for (let i = 0; i < edited.length; i += ROOMS_PER_CHUNK) {
       await Promise.all(
-        edited.slice(i, i + 256).map((entry) =>
+        edited.slice(i, i + ROOMS_PER_CHUNK).map((entry) =>
           this.registry.withRoom(projectId, fileDocName(entry.id), (room) => {
             const row = rowsById.get(entry.id);
             const previous = row ? room.materializedText(row.sha256) : null;
@@ -164,132 +183,112 @@ export class FileMaterializer {
       );
     }
     const unknownPrevious = [...texts].filter(([id, text]) => text.previous === null && rowsById.get(id)?.kind === 'text').map(([id]) => id);
-    for (const [id, content] of await this.readContent(projectId, unknownPrevious)) {
-      const text = texts.get(id);
-      if (text) text.previous = content;
+    for (const row of await readFileContents(this.db, projectId, unknownPrevious)) {
+      const text = texts.get(row.file_id);
+      if (text) text.previous = row.content;
     }
-    const upserts: Insertable<ProjectFilesTable>[] = [];
-    const activities: ActivityRow[] = [];
-    const indexUser = pending.indexChangedBy;
-    const now = new Date();
-    const written: { fileId: string; sha256: string; text: string }[] = [];
+    return texts;
+  }
 
-    for (const [path, entry] of entries) {
-      const row = rowsById.get(entry.id);
-      rowsById.delete(entry.id);
-      const editedBy = pending.dirtyFiles.has(entry.id) ? (pending.dirtyFiles.get(entry.id) ?? null) : indexUser;
-      let content: string | null = null;
-      let sha256 = entry.sha256 ?? null;
-      let size = entry.size;
-      if (entry.kind === 'text') {
-        if (row && row.kind === 'text' && !pending.dirtyFiles.has(entry.id)) {
-          content = null; // unchanged: the row keeps its content
-          sha256 = row.sha256;
-          size = row.size;
-        } else {
-          content = texts.get(entry.id)!.now;
-          const bytes = Buffer.from(content, 'utf8');
-          size = bytes.byteLength;
-          sha256 = createHash('sha256').update(bytes).digest('hex');
-          written.push({ fileId: entry.id, sha256, text: content });
-        }
+  /** A deletion entry per removed row, counting the lines its text had. */
+  private async deletions(projectId: string, removed: StoredFileState[], userId: string | null): Promise<ActivityRow[]> {
+    const textIds = removed.filter((row) => row.kind === 'text').map((row) => row.file_id);
+    const removedContent = new Map((await readFileContents(this.db, projectId, textIds)).map((row) => [row.file_id, row.content]));
+    return removed.map((row) => ({
+      project_id: projectId,
+      file_id: row.file_id,
+      path: row.path,
+      old_path: null,
+      action: 'deleted',
+      user_id: userId,
+      lines_added: 0,
+      lines_removed: countLines(removedContent.get(row.file_id) ?? ''),
+    }));
+  }
+}
+
+/** What a run decided for the files still in the index. */
+interface FileChanges {
+  upserts: Insertable<ProjectFilesTable>[];
+  activities: ActivityRow[];
+  /** The texts it writes, remembered on their rooms once stored. */
+  written: { fileId: string; sha256: string; text: string }[];
+}
+
+/**
+ * Compares each index entry with its stored row: which rows to write and which changes to
+ * record (created, renamed, edited). Pure: every read happened before.
+ */
+function planFileChanges(
+  projectId: string,
+  entries: Map<string, IndexEntry>,
+  rowsById: Map<string, StoredFileState>,
+  texts: Map<string, FileText>,
+  pending: PendingProject,
+  now: Date,
+): FileChanges {
+  const changes: FileChanges = { upserts: [], activities: [], written: [] };
+  const indexUser = pending.indexChangedBy;
+  for (const [path, entry] of entries) {
+    const row = rowsById.get(entry.id);
+    const dirty = pending.dirtyFiles.has(entry.id);
+    const editedBy = dirty ? (pending.dirtyFiles.get(entry.id) ?? null) : indexUser;
+    const text = texts.get(entry.id);
+    const { content, sha256, size } = versionToStore(entry, row, dirty, text);
+    if (content !== null && sha256 !== null) changes.written.push({ fileId: entry.id, sha256, text: content });
+    const base = { project_id: projectId, file_id: entry.id, path, user_id: editedBy };
+    if (!row) {
+      changes.activities.push({ ...base, old_path: null, action: 'created', lines_added: countLines(content ?? ''), lines_removed: 0 });
+    } else {
+      if (row.path !== path) {
+        changes.activities.push({ ...base, user_id: indexUser, old_path: row.path, action: 'renamed', lines_added: 0, lines_removed: 0 });
       }
-      const base = { project_id: projectId, file_id: entry.id, path, user_id: editedBy };
-      if (!row) {
-        activities.push({ ...base, old_path: null, action: 'created', lines_added: countLines(content), lines_removed: 0 });
-      } else {
-        if (row.path !== path) {
-          activities.push({ ...base, user_id: indexUser, old_path: row.path, action: 'renamed', lines_added: 0, lines_removed: 0 });
-        }
-        if (row.sha256 !== sha256 || row.kind !== entry.kind) {
-          const stats = lineStats(texts.get(entry.id)?.previous ?? '', content ?? '');
-          activities.push({ ...base, old_path: null, action: 'edited', lines_added: stats.added, lines_removed: stats.removed });
-        }
-      }
-      const changed = !row || row.path !== path || row.sha256 !== sha256 || row.kind !== entry.kind || row.mode !== entry.mode;
-      if (changed) {
-        upserts.push({
-          project_id: projectId,
-          file_id: entry.id,
-          path,
-          kind: entry.kind as FileKind,
-          mode: entry.mode,
-          size,
-          sha256,
-          target: entry.target ?? null,
-          content,
-          updated_at: now,
-          updated_by: editedBy,
-        });
+      if (row.sha256 !== sha256 || row.kind !== entry.kind) {
+        const stats = lineStats(text?.previous ?? '', content ?? '');
+        changes.activities.push({ ...base, old_path: null, action: 'edited', lines_added: stats.added, lines_removed: stats.removed });
       }
     }
-    // Rows left over are files no longer in the index; only a full scan can tell.
-    const removed = fullScan ? [...rowsById.values()] : [];
-    const removedContent = await this.readContent(
-      projectId,
-      removed.filter((row) => row.kind === 'text').map((row) => row.file_id),
-    );
-    for (const row of removed) {
-      activities.push({
+    const changed = !row || row.path !== path || row.sha256 !== sha256 || row.kind !== entry.kind || row.mode !== entry.mode;
+    if (changed) {
+      changes.upserts.push({
         project_id: projectId,
-        file_id: row.file_id,
-        path: row.path,
-        old_path: null,
-        action: 'deleted',
-        user_id: indexUser,
-        lines_added: 0,
-        lines_removed: countLines(removedContent.get(row.file_id) ?? null),
+        file_id: entry.id,
+        path,
+        kind: entry.kind as FileKind,
+        mode: entry.mode,
+        size,
+        sha256,
+        target: entry.target ?? null,
+        content,
+        updated_at: now,
+        updated_by: editedBy,
       });
     }
-    // Once stored, this is the text the next run of each file diffs against.
-    const remember = () => {
-      for (const { fileId, sha256, text } of written) {
-        texts.get(fileId)?.room.rememberMaterialized(sha256, text);
-      }
-    };
-    if (upserts.length === 0 && removed.length === 0 && activities.length === 0) {
-      remember();
-      return;
-    }
-
-    await this.db.transaction().execute(async (trx) => {
-      if (removed.length > 0) {
-        await trx
-          .deleteFrom('project_files')
-          .where('project_id', '=', projectId)
-          .where(
-            'file_id',
-            'in',
-            removed.map((r) => r.file_id),
-          )
-          .execute();
-      }
-      for (let i = 0; i < upserts.length; i += 500) {
-        await trx
-          .insertInto('project_files')
-          .values(upserts.slice(i, i + 500))
-          .onConflict((oc) =>
-            oc.columns(['project_id', 'file_id']).doUpdateSet((eb) => ({
-              path: eb.ref('excluded.path'),
-              kind: eb.ref('excluded.kind'),
-              mode: eb.ref('excluded.mode'),
-              size: eb.ref('excluded.size'),
-              sha256: eb.ref('excluded.sha256'),
-              target: eb.ref('excluded.target'),
-              // An unchanged text file is upserted without its content (null): keep the stored one.
-              content: sql<string | null>`case when excluded.kind = 'text' then coalesce(excluded.content, project_files.content) else null end`,
-              updated_at: eb.ref('excluded.updated_at'),
-              updated_by: eb.ref('excluded.updated_by'),
-            })),
-          )
-          .execute();
-      }
-      for (let i = 0; i < activities.length; i += 500) {
-        await trx.insertInto('file_activities').values(activities.slice(i, i + 500)).execute();
-      }
-    });
-    remember();
   }
+  return changes;
+}
+
+/**
+ * The content, hash and size to store for an entry. Content is null for what is not text,
+ * and for a text file not edited since it was stored: its row keeps its content.
+ */
+function versionToStore(
+  entry: IndexEntry,
+  row: StoredFileState | undefined,
+  dirty: boolean,
+  text: FileText | undefined,
+): { content: string | null; sha256: string | null; size: number } {
+  if (entry.kind !== 'text') return { content: null, sha256: entry.sha256 ?? null, size: entry.size };
+  if (row && row.kind === 'text' && !dirty) return { content: null, sha256: row.sha256, size: row.size };
+  const content = text!.now;
+  const bytes = Buffer.from(content, 'utf8');
+  return { content, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength };
+}
+
+/** Stored rows whose file is no longer in the index. */
+function rowsMissingFrom(entries: Map<string, IndexEntry>, rowsById: Map<string, StoredFileState>): StoredFileState[] {
+  const indexed = new Set([...entries.values()].map((entry) => entry.id));
+  return [...rowsById.values()].filter((row) => !indexed.has(row.file_id));
 }
 
 /**
@@ -311,11 +310,4 @@ function readIndex(room: Room, log: Logger, onlyIds: ReadonlySet<string> | null)
     entries.set(path, entry);
   }
   return entries;
-}
-
-function countLines(text: string | null): number {
-  if (!text) return 0;
-  let lines = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < text.length - 1; i = text.indexOf('\n', i + 1)) lines++;
-  return lines;
 }
