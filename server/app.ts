@@ -6,12 +6,12 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { StorageKind } from '../db/open.js';
 import { authPlugin } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { AppError } from './errors.js';
+import { pingDatabase } from './repos/health.js';
 import { registerRoutes } from './routes/index.js';
 import { liveRoutes } from './routes/live.js';
 import { projectPageRoutes } from './routes/project-page.js';
@@ -123,7 +123,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     { config: { public: true } },
     async (_request, reply) => {
       try {
-        await sql`select 1`.execute(app.db);
+        await pingDatabase(app.db);
         return { status: 'ok', database: { kind: app.storage.kind, ok: true } };
       } catch (err) {
         return reply.status(503).send({
