@@ -1,3 +1,5 @@
+// API and session tokens: random secrets handed out once and stored only as hashes, scoped to
+// a project and role when made for CI, revocable, and found again by hash on every request.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { ApiToken, Database, Role, User } from '../../db/schema.js';

@@ -1,3 +1,5 @@
+// Users: found by id or name (names are unique in any case), created by open sign-in or from
+// a GitHub profile.
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database, User } from '../../db/schema.js';

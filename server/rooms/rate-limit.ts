@@ -1,3 +1,4 @@
+// How fast one connection may send updates: a token bucket per connection.
 /** A token bucket: `rate` tokens a second, up to `burst` saved. */
 export class TokenBucket {
   private tokens: number;

@@ -1,3 +1,4 @@
+// What a client sends is checked before it reaches a room.
 import * as Y from 'yjs';
 
 /**

@@ -1,3 +1,5 @@
+// A project's file history over REST: who created, edited, renamed or deleted which file,
+// newest first. The materialiser records it; this only reads it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { projectAccess } from '../access.js';

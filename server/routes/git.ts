@@ -1,3 +1,5 @@
+// The project's git state over REST: members' daemons report the remote, branch and head and
+// the commits they see; anyone who can read the project reads them back.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import { projectAccess } from '../access.js';

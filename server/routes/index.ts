@@ -1,3 +1,5 @@
+// Every REST feature's plugin, registered under /api. The live routes and the project page
+// sit outside /api and are registered by app.ts.
 import type { FastifyInstance } from 'fastify';
 import { activityRoutes } from './activity.js';
 import { aiRoutes } from './ai.js';

@@ -1,3 +1,5 @@
+// A project's collaboration sessions over REST, newest first. The live rooms open and close
+// them; this only reads them.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { projectAccess } from '../access.js';
 import { authOf } from '../auth.js';

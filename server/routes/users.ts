@@ -1,3 +1,4 @@
+// Who the caller is (/me, with the token they use), and users looked up by name.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { authOf } from '../auth.js';
