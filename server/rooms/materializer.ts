@@ -7,14 +7,16 @@
 // is unchanged only the rows of the edited files are read; the previous text of an edited
 // file is kept on its room rather than read back from the database; and line counts diff only
 // the lines between the common prefix and suffix.
-import { createHash } from 'node:crypto';
+//
+// This class gathers changes, reads and stores; what a run writes is decided in
+// file-changes.ts, which does no I/O.
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import type { Insertable, Kysely } from 'kysely';
-import type { Database, FileAction, FileKind, ProjectFilesTable } from '../../db/schema.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
 import { contentText, filesMap, parseIndexEntry, type IndexEntry } from '../../common/index-entry.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../../common/protocol.js';
-import { countLines, lineStats } from '../../common/text-diff.js';
 import { listFileStates, readFileContents, writeMaterializedFiles, type StoredFileState } from '../repos/files.js';
+import { deletionActivities, planFileChanges, rowsMissingFrom, type ActivityRow, type TextVersions } from './file-changes.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
 
@@ -35,26 +37,13 @@ export interface MaterializerTiming {
   maxDelayMs: number;
 }
 
-/** A file's text now, and as last stored (null when not known or not text). */
-interface FileText {
-  now: string;
-  previous: string | null;
+/** A file's text now and as last stored, with the room that remembers what gets stored. */
+interface FileText extends TextVersions {
   room: Room;
 }
 
 /** File docs acquired at once while reading texts. */
 const ROOMS_PER_CHUNK = 256;
-
-interface ActivityRow {
-  project_id: string;
-  file_id: string;
-  path: string;
-  old_path: string | null;
-  action: FileAction;
-  user_id: string | null;
-  lines_added: number;
-  lines_removed: number;
-}
 
 export class FileMaterializer {
   private readonly projects = new Map<string, PendingProject>();
@@ -194,101 +183,8 @@ export class FileMaterializer {
   private async deletions(projectId: string, removed: StoredFileState[], userId: string | null): Promise<ActivityRow[]> {
     const textIds = removed.filter((row) => row.kind === 'text').map((row) => row.file_id);
     const removedContent = new Map((await readFileContents(this.db, projectId, textIds)).map((row) => [row.file_id, row.content]));
-    return removed.map((row) => ({
-      project_id: projectId,
-      file_id: row.file_id,
-      path: row.path,
-      old_path: null,
-      action: 'deleted',
-      user_id: userId,
-      lines_added: 0,
-      lines_removed: countLines(removedContent.get(row.file_id) ?? ''),
-    }));
+    return deletionActivities(projectId, removed, removedContent, userId);
   }
-}
-
-/** What a run decided for the files still in the index. */
-interface FileChanges {
-  upserts: Insertable<ProjectFilesTable>[];
-  activities: ActivityRow[];
-  /** The texts it writes, remembered on their rooms once stored. */
-  written: { fileId: string; sha256: string; text: string }[];
-}
-
-/**
- * Compares each index entry with its stored row: which rows to write and which changes to
- * record (created, renamed, edited). Pure: every read happened before.
- */
-function planFileChanges(
-  projectId: string,
-  entries: Map<string, IndexEntry>,
-  rowsById: Map<string, StoredFileState>,
-  texts: Map<string, FileText>,
-  pending: PendingProject,
-  now: Date,
-): FileChanges {
-  const changes: FileChanges = { upserts: [], activities: [], written: [] };
-  const indexUser = pending.indexChangedBy;
-  for (const [path, entry] of entries) {
-    const row = rowsById.get(entry.id);
-    const dirty = pending.dirtyFiles.has(entry.id);
-    const editedBy = dirty ? (pending.dirtyFiles.get(entry.id) ?? null) : indexUser;
-    const text = texts.get(entry.id);
-    const { content, sha256, size } = versionToStore(entry, row, dirty, text);
-    if (content !== null && sha256 !== null) changes.written.push({ fileId: entry.id, sha256, text: content });
-    const base = { project_id: projectId, file_id: entry.id, path, user_id: editedBy };
-    if (!row) {
-      changes.activities.push({ ...base, old_path: null, action: 'created', lines_added: countLines(content ?? ''), lines_removed: 0 });
-    } else {
-      if (row.path !== path) {
-        changes.activities.push({ ...base, user_id: indexUser, old_path: row.path, action: 'renamed', lines_added: 0, lines_removed: 0 });
-      }
-      if (row.sha256 !== sha256 || row.kind !== entry.kind) {
-        const stats = lineStats(text?.previous ?? '', content ?? '');
-        changes.activities.push({ ...base, old_path: null, action: 'edited', lines_added: stats.added, lines_removed: stats.removed });
-      }
-    }
-    const changed = !row || row.path !== path || row.sha256 !== sha256 || row.kind !== entry.kind || row.mode !== entry.mode;
-    if (changed) {
-      changes.upserts.push({
-        project_id: projectId,
-        file_id: entry.id,
-        path,
-        kind: entry.kind as FileKind,
-        mode: entry.mode,
-        size,
-        sha256,
-        target: entry.target ?? null,
-        content,
-        updated_at: now,
-        updated_by: editedBy,
-      });
-    }
-  }
-  return changes;
-}
-
-/**
- * The content, hash and size to store for an entry. Content is null for what is not text,
- * and for a text file not edited since it was stored: its row keeps its content.
- */
-function versionToStore(
-  entry: IndexEntry,
-  row: StoredFileState | undefined,
-  dirty: boolean,
-  text: FileText | undefined,
-): { content: string | null; sha256: string | null; size: number } {
-  if (entry.kind !== 'text') return { content: null, sha256: entry.sha256 ?? null, size: entry.size };
-  if (row && row.kind === 'text' && !dirty) return { content: null, sha256: row.sha256, size: row.size };
-  const content = text!.now;
-  const bytes = Buffer.from(content, 'utf8');
-  return { content, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength };
-}
-
-/** Stored rows whose file is no longer in the index. */
-function rowsMissingFrom(entries: Map<string, IndexEntry>, rowsById: Map<string, StoredFileState>): StoredFileState[] {
-  const indexed = new Set([...entries.values()].map((entry) => entry.id));
-  return [...rowsById.values()].filter((row) => !indexed.has(row.file_id));
 }
 
 /**
