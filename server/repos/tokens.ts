@@ -22,7 +22,7 @@ export interface NewToken {
 }
 
 /** Creates a token and returns its secret: the only time the secret exists outside the client. */
-export async function createToken(db: Kysely<Database>, spec: NewToken): Promise<{ token: string; row: ApiToken }> {
+export async function issueToken(db: Kysely<Database>, spec: NewToken): Promise<{ token: string; row: ApiToken }> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const row = await db
     .insertInto('api_tokens')
@@ -94,7 +94,7 @@ export interface TokenCursor {
 }
 
 /** One page of a user's tokens, oldest first, fetched with limit + 1 rows to see a next page. */
-export async function listTokens(
+export async function listUserTokens(
   db: Kysely<Database>,
   userId: string,
   limit: number,
@@ -137,7 +137,7 @@ export async function listTokens(
  * Revokes one of the user's tokens. Revoking twice keeps the first time. Undefined when the
  * user has no token with that id, so someone else's token looks exactly like a missing one.
  */
-export async function revokeToken(db: Kysely<Database>, userId: string, id: string): Promise<{ id: string } | undefined> {
+export async function revokeUserToken(db: Kysely<Database>, userId: string, id: string): Promise<{ id: string } | undefined> {
   return db
     .updateTable('api_tokens')
     .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })

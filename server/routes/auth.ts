@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors } from '../errors.js';
-import { createToken } from '../repos/tokens.js';
+import { issueToken } from '../repos/tokens.js';
 import { findOrCreateUserByName, toUserDto, upsertGithubUser, type GithubProfile } from '../repos/users.js';
 import { ErrorResponse, UserSchema, Username } from '../schemas.js';
 
@@ -42,7 +42,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       if (!app.config.openAuth) throw errors.openAuthDisabled();
       const user = await findOrCreateUserByName(app.db, request.body.username);
-      const { token } = await createToken(app.db, { userId: user.id, name: 'open sign-in', kind: 'session' });
+      const { token } = await issueToken(app.db, { userId: user.id, name: 'open sign-in', kind: 'session' });
       return { token, user: toUserDto(user) };
     },
   );
@@ -59,7 +59,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const profile = await fetchGithubProfile(app.config.github.apiUrl, request.body.accessToken);
       const user = await upsertGithubUser(app.db, profile);
-      const { token } = await createToken(app.db, { userId: user.id, name: 'GitHub sign-in', kind: 'session' });
+      const { token } = await issueToken(app.db, { userId: user.id, name: 'GitHub sign-in', kind: 'session' });
       return { token, user: toUserDto(user) };
     },
   );

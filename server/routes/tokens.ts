@@ -6,7 +6,7 @@ import { projectAccess, roleAtLeast } from '../access.js';
 import { authOf, requireAccountToken } from '../auth.js';
 import { errors } from '../errors.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, toPage } from '../pagination.js';
-import { createToken, listTokens, revokeToken, toApiTokenDto, type TokenCursor } from '../repos/tokens.js';
+import { issueToken, listUserTokens, revokeUserToken, toApiTokenDto, type TokenCursor } from '../repos/tokens.js';
 import { ApiTokenSchema, DateTime, Page, PageQuery, RoleSchema, errorResponses } from '../schemas.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -64,7 +64,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         project = { id: access.project.id, fullName: `${access.ownerUsername}/${access.project.name}` };
       }
 
-      const { token, row } = await createToken(app.db, {
+      const { token, row } = await issueToken(app.db, {
         userId: auth.user.id,
         name: body.name,
         kind: 'api',
@@ -86,7 +86,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { user } = requireAccountToken(request);
       const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
       const after = decodeCursor(request.query.cursor, 2);
-      const rows = await listTokens(app.db, user.id, limit, after && tokenCursorOf(after));
+      const rows = await listUserTokens(app.db, user.id, limit, after && tokenCursorOf(after));
       const page = toPage(rows, limit, (r) => [r.cursor.createdUs, r.cursor.id]);
       return { items: page.items.map(({ cursor: _cursor, ...token }) => toApiTokenDto(token)), nextCursor: page.nextCursor };
     },
@@ -99,7 +99,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const auth = authOf(request);
       // Any token may revoke itself (a CI job signing out); only account tokens manage others.
       if (auth.token.project_id && auth.token.id !== request.params.id.toLowerCase()) throw errors.tokenScope();
-      const revoked = await revokeToken(app.db, auth.user.id, request.params.id.toLowerCase());
+      const revoked = await revokeUserToken(app.db, auth.user.id, request.params.id.toLowerCase());
       if (!revoked) throw errors.tokenNotFound();
       app.live.dropAccess({ tokenId: request.params.id.toLowerCase() });
       return reply.status(204).send(null);
