@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { checkSymlinkTarget, resolveInside, UnsafePathError, type CheckedFolders } from './safe-path.js';
+import { errnoCode } from './fs-helpers.js';
 
 /** Name prefix of the daemon's temp files; IgnoreRules ignores it so the watcher never syncs one. */
 export const TEMP_FILE_PREFIX = '.codeshare-tmp-';
@@ -26,10 +27,6 @@ export interface WriteFileOptions {
 export interface WrittenFile {
   absPath: string;
   mode: number;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
 }
 
 function isFolderError(path: string): NodeJS.ErrnoException {

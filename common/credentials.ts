@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { codesharePaths, type CodesharePaths } from './paths.js';
+import { errnoCode } from './fs-helpers.js';
 
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:4455';
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -54,10 +55,6 @@ export function normalizeServerUrl(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${value}`);
   if (url.username || url.password || url.search || url.hash) throw new TypeError(`a server URL has no credentials, query or fragment: ${value}`);
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
 }
 
 export async function readStoredCredentials(paths: CodesharePaths = codesharePaths()): Promise<StoredCredentials | null> {

@@ -21,6 +21,8 @@ import ignore, { type Ignore } from 'ignore';
 import type { Logger } from 'pino';
 import { TEMP_FILE_PREFIX } from './atomic-write.js';
 import { isGitSegment } from './safe-path.js';
+import { errnoCode } from './fs-helpers.js';
+import { comparePaths } from './paths-in-project.js';
 
 export const GITIGNORE_FILE = '.gitignore';
 export const CODESHAREIGNORE_FILE = '.codeshareignore';
@@ -86,10 +88,6 @@ function splitLines(content: string): string[] {
 
 function folderDepth(folder: string): number {
   return folder === '' ? 0 : folder.split('/').length;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
 }
 
 export class IgnoreRules {
@@ -173,7 +171,7 @@ export class IgnoreRules {
 
   private rebuild(): void {
     const lines: string[] = [...BASE_DEFAULT_RULES];
-    const folders = [...this.gitignores.keys()].sort((a, b) => folderDepth(a) - folderDepth(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const folders = [...this.gitignores.keys()].sort((a, b) => folderDepth(a) - folderDepth(b) || comparePaths(a, b));
     for (const folder of folders) {
       for (const line of splitLines(this.gitignores.get(folder) ?? '')) {
         const rebased = rebaseIgnoreLine(line, folder);

@@ -17,6 +17,12 @@ export interface IndexEntry {
   target?: string;
 }
 
+/**
+ * The mode a file's permission bits share: like git, only the executable bit travels, so a
+ * teammate's umask (or odd bits a peer plants) is not imposed on others.
+ */
+export const sharedMode = (mode: number): number => (mode & 0o111 ? 0o755 : 0o644);
+
 /** Text files larger than this travel as blobs, not as Yjs text. */
 export const MAX_TEXT_BYTES = 1024 * 1024;
 

@@ -20,3 +20,14 @@ export function unsafePathReason(path: string): string | null {
   }
   return null;
 }
+
+/**
+ * Orders paths by their UTF-16 code units, the same on every machine (never by locale): every
+ * side must list, split and report paths in one order.
+ */
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** comparePaths for things that have a path. */
+export const byPath = (a: { path: string }, b: { path: string }): number => comparePaths(a.path, b.path);

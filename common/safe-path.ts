@@ -2,7 +2,8 @@
 // the disk. Invariant 3: nothing from the network writes outside the synced folder or into
 // `.git/`. Every write, removal and symlink creation in the daemon goes through here first.
 import { lstat, realpath } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
+import { errnoCode, isInside } from './fs-helpers.js';
 
 export type UnsafePathReason =
   | 'not-a-string'
@@ -69,15 +70,6 @@ export function assertSafeIndexPath(relPath: unknown): string[] {
     if (isGitSegment(segment)) throw new UnsafePathError(relPath, 'git-folder');
   }
   return segments;
-}
-
-function isInside(rootReal: string, candidate: string): boolean {
-  const rel = relative(rootReal, candidate);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
 }
 
 /**

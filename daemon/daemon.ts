@@ -17,6 +17,7 @@ import {
 } from './control-protocol.js';
 import { ProjectApi, ProjectApiError } from './project-api.js';
 import type { GuardSettings } from './control-protocol.js';
+import { isInside } from '../common/fs-helpers.js';
 
 const VERSION = '0.1.0';
 
@@ -219,7 +220,7 @@ export class Daemon {
   private mirrorContaining(path: unknown): FolderMirror {
     if (typeof path !== 'string' || path === '') throw new Error('expected the path of a synced folder');
     const absolute = resolve(path);
-    for (const [root, mirror] of this.folders) if (absolute === root || absolute.startsWith(root + sep)) return mirror;
+    for (const [root, mirror] of this.folders) if (isInside(root, absolute)) return mirror;
     throw new Error(`${absolute} is not in a synced folder (see \`codeshare status\`)`);
   }
 

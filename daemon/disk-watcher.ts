@@ -14,7 +14,7 @@ import { opendir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import type { IgnoreRules } from './ignore-rules.js';
+import type { IgnoreRules } from '../common/ignore-rules.js';
 
 export type DiskEvent =
   /** A file or symlink at `path` may be new or changed (or a folder took its name). */

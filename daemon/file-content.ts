@@ -1,7 +1,7 @@
 // Decides whether a file's bytes live in a Y.Text (text) or travel as a blob (binary). The
 // rule that matters is the round trip: a file classified as text must come back from its string
 // byte for byte, or two daemons would never agree on the folder (invariant 2).
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../common/fs-helpers.js';
 
 /** Text files above this size are synced as blobs: a Y.Text of megabytes is slow for everyone. */
 export const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
@@ -31,6 +31,4 @@ export function encodeText(text: string): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256Hex };

@@ -7,20 +7,24 @@
 // the same file never interleave. What the disk held when it last agreed with the docs is the
 // path's *base*: a disk change is a diff against the base, a remote change is written only
 // after any disk change since the base was folded into the doc, so both edits survive.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readFile, readlink, rename, rmdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readFile, rename, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, type IndexEntry } from '../common/index-entry.js';
-import { unsafePathReason } from '../common/paths-in-project.js';
+import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, sharedMode, type IndexEntry } from '../common/index-entry.js';
+import { byPath, unsafePathReason } from '../common/paths-in-project.js';
 import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../common/protocol.js';
-import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from './atomic-write.js';
+import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../common/atomic-write.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { DiskWatcher, type DiskEvent } from './disk-watcher.js';
+import { DiskReader, type DiskState } from './disk-reader.js';
+import { FolderPresence } from './folder-presence.js';
+import { PathQueue } from './path-queue.js';
+import { decideContentChange, decideDiskChange, decideRescanFinding, projectAheadOfBase } from './decisions.js';
 import { noteEvent, settleVerdict, type Settling } from './settling.js';
 import { PathsByFileId } from './paths-by-id.js';
 import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
@@ -29,16 +33,17 @@ import { BackupFolder } from './backup-folder.js';
 import { Authors, newClientId } from './authorship.js';
 import { DiscardGate } from './discard-gate.js';
 import { DEFAULT_GUARD, type LocalChange } from './discard-guard.js';
-import { IgnoreRules, isIgnoreRulesFile } from './ignore-rules.js';
+import { IgnoreRules, isIgnoreRulesFile } from '../common/ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
-import { runLimited, scanFolder, statSignature, type ScanCache, type ScannedEntry } from './scan.js';
+import { scanFolder, statSignature, type ScanCache, type ScannedEntry } from './scan.js';
 import { problemOfSkip, problemsFromScan } from './unshared.js';
-import { checkSymlinkTarget, resolveInside, type CheckedFolders } from './safe-path.js';
+import { checkSymlinkTarget, resolveInside, type CheckedFolders } from '../common/safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, PeerInfo, ResumeReport, SyncState } from './control-protocol.js';
+import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, ResumeReport, SyncState } from './control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
+import pMap from 'p-map';
 
 /** Origin of changes this daemon made from the disk. */
 const LOCAL_ORIGIN = 'local';
@@ -56,19 +61,10 @@ const RESCAN_INTERVAL_MS = Number(process.env.CODESHARE_RESCAN_MS) || 30_000;
  * file's hash with the server's: a copy drifted by a bug or a lost event is healed, not left.
  */
 const FULL_CHECK_EVERY = 10;
-/**
- * A file that had content and reads empty, or changes while it is read, is read again after
- * these pauses (see readDiskSettled): a save is a truncate and a write, usually a millisecond
- * apart; the sum is how long a file emptied on purpose waits.
- */
-const SETTLE_PAUSES_MS = [2, 5, 10, 20, 30, 33];
-const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
 /** Files written or read at once by share and join: overlaps the file system's and the network's waits. */
 const FILE_CONCURRENCY = 16;
-/** Presence changes of this user's current file go out at most this often. */
-const PRESENCE_MS = 250;
 
 export interface FolderSpec {
   root: string;
@@ -88,7 +84,6 @@ interface PendingUnlink {
 }
 
 const newFileId = () => randomBytes(12).toString('base64url');
-const modeOf = (stMode: number) => (stMode & 0o111 ? 0o755 : 0o644);
 
 export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   readonly api: ProjectApi;
@@ -114,7 +109,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private reconciling: Promise<void> | null = null;
   private reconcileAgain = false;
   private rescans = 0;
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queue = new PathQueue({
+    before: (path) => this.readyForWork(path),
+    failed: (path, err) => {
+      this.log.error({ err, path }, 'sync of a path failed');
+      this.emitEvent({ type: 'error', root: this.spec.root, message: `${path}: ${(err as Error).message}` });
+    },
+    idle: () => this.scheduleStatus(),
+  });
   private readonly pendingUnlinks = new Map<string, PendingUnlink>();
   /** When the removals waiting now are decided (see BURST_QUIET_MS), and since when they wait. */
   private burstEnd: { timer: NodeJS.Timeout; since: number } | null = null;
@@ -130,6 +132,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * which would otherwise all open at once (macOS allows a process 256 open files by default).
    */
   private readonly diskIo = pLimit(FILE_CONCURRENCY * 2);
+  /** Reads what a path holds now (see disk-reader.ts). */
+  private readonly diskReader: DiskReader;
   /** Stat signatures of the files this daemon wrote, until the disk shows another (see isOwnWrite). */
   private readonly ownWrites = new Map<string, string>();
   /** Blob uploads and downloads at once: in parallel, and not thousands of sockets. */
@@ -164,8 +168,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private mirroring = false;
   private statusTimer: NodeJS.Timeout | null = null;
-  private currentFile: string | null = null;
-  private presenceTimer: NodeJS.Timeout | null = null;
+  private readonly presence: FolderPresence;
 
   constructor(
     readonly spec: FolderSpec,
@@ -176,6 +179,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.api = new ProjectApi(spec.serverUrl, spec.token);
     this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log, clientId: this.clientId });
     this.git = new GitWatch(spec.root, log);
+    this.presence = new FolderPresence(this.connection.awareness, spec.username);
+    this.diskReader = new DiskReader(spec.root, this.diskIo, (path) => this.bases.get(path)?.sha256);
     this.connection.on('state', () => this.emitStatus());
     // Acks arrive by the thousand during a share: status is recomputed at most every 50 ms.
     this.connection.on('persisted', () => this.scheduleStatus());
@@ -188,7 +193,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   private get storeDir(): string {
-    return join(this.stateDir, 'folders', createHash('sha256').update(this.spec.root).digest('hex').slice(0, 16));
+    return join(this.stateDir, 'folders', sha256Hex(this.spec.root).slice(0, 16));
   }
 
   /** Opens the local state and the rules; shared by every way of starting. */
@@ -225,10 +230,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Teammates' presence names their client ids (see authorship.ts). */
   private learnAuthors(): void {
     if (!this.authors) return;
-    for (const [clientId, state] of this.connection.awareness.getStates()) {
-      const name = (state as { user?: { name?: unknown } }).user?.name;
-      if (typeof name === 'string' && name) this.authors.learn(clientId, name);
-    }
+    for (const [clientId, name] of this.presence.names()) this.authors.learn(clientId, name);
   }
 
   /** Keeps the folded names in step with the index (every origin: ours and the server's). */
@@ -280,10 +282,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     phase('scanned');
     const newEntries: [string, IndexEntry][] = [];
     let done = 0;
-    await runLimited(entries, FILE_CONCURRENCY, async (scanned) => {
+    await pMap(entries, async (scanned) => {
       const id = newFileId();
-      // Like git, only the executable bit travels: a teammate's umask is not imposed on others.
-      const mode = scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode);
+      const mode = scanned.kind === 'symlink' ? 0o777 : sharedMode(scanned.mode);
       const absPath = join(this.spec.root, scanned.path);
       if (scanned.kind === 'symlink') {
         newEntries.push([scanned.path, { id, kind: 'symlink', mode, size: scanned.size, target: scanned.target! }]);
@@ -304,7 +305,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       done++;
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'upload', done, total: entries.length });
-    });
+    }, { concurrency: FILE_CONCURRENCY });
     this.index.transact(() => {
       const files = filesMap(this.index);
       for (const [path, entry] of newEntries) files.set(path, entry);
@@ -338,13 +339,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     phase('docsLoaded');
     let done = 0;
     const checked: CheckedFolders = { folders: new Set() };
-    await runLimited([...entries], FILE_CONCURRENCY, async ([path, entry]) => {
+    await pMap(entries, async ([path, entry]) => {
       done++;
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'download', done, total: entries.size });
       if (this.refusePath(path) || this.collisions.has(path)) return;
       if (entry.kind === 'text') await this.connection.whenSynced(fileDocName(entry.id));
       const wanted = await this.projectBytes(entry);
-      const disk = await this.readDisk(path);
+      const disk = await this.diskReader.read(path);
       if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {
         this.setBase(path, this.baseFor(entry, wanted));
         if (disk.kind === 'file' && disk.mode !== entry.mode) await writeFileAtomic(this.spec.root, path, disk.bytes, { mode: entry.mode });
@@ -363,8 +364,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       await this.writeEntry(path, entry, wanted, checked);
       report.written++;
-    });
-    report.replaced.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    }, { concurrency: FILE_CONCURRENCY });
+    report.replaced.sort(byPath);
     phase('written');
     // Files only this folder has are shared, so both sides end identical and nothing is lost.
     const local = await this.scan();
@@ -412,7 +413,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.reconcile({ checkEveryPath });
     this.rescanTimer = setInterval(() => void this.periodicCheck(), RESCAN_INTERVAL_MS);
     this.rescanTimer.unref();
-    this.setPresence();
+    this.presence.announce(this.git.branch);
     this.emitStatus();
   }
 
@@ -492,7 +493,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const base = this.bases.get(path);
     if (!base || base.kind === 'symlink') return;
     const stats = await lstat(join(this.spec.root, path)).catch(() => null);
-    if (stats?.isFile() && modeOf(stats.mode) !== base.mode) this.onDiskEvent(path);
+    if (stats?.isFile() && sharedMode(stats.mode) !== base.mode) this.onDiskEvent(path);
   }
 
   private onDiskUnlink(diskPath: string): void {
@@ -502,35 +503,23 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.enqueue(path, () => this.applyDiskUnlink(path));
   }
 
-  /** Runs `work` after the path's earlier work; paths proceed independently. */
+  /** Runs `work` after the path's earlier work (see path-queue.ts). */
   private enqueue(path: string, work: () => Promise<void>): Promise<void> {
-    const previous = this.queues.get(path) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        if (this.stopped) return;
-        await this.git.settled();
-        this.pauseIfOffBranch();
-        if (this.pausedReason) {
-          // Resuming reconciles the whole folder, which finds what is still there.
-          this.touchedWhilePaused.add(path);
-          this.forgetSettling(path);
-          return;
-        }
-        await work();
-      })
-      .catch((err: unknown) => {
-        this.log.error({ err, path }, 'sync of a path failed');
-        this.emitEvent({ type: 'error', root: this.spec.root, message: `${path}: ${(err as Error).message}` });
-      });
-    this.queues.set(path, next);
-    void next.then(() => {
-      if (this.queues.get(path) === next) this.queues.delete(path);
-      this.scheduleStatus();
-    });
-    return next;
+    return this.queue.run(path, work);
   }
 
-  /** The file at `path` may have changed on disk: bring the docs in line with it. */
+  /** Before each path's work: git must be done rewriting, and the folder on the tracked branch. */
+  private async readyForWork(path: string): Promise<boolean> {
+    if (this.stopped) return false;
+    await this.git.settled();
+    this.pauseIfOffBranch();
+    if (!this.pausedReason) return true;
+    // Resuming reconciles the whole folder, which finds what is still there.
+    this.touchedWhilePaused.add(path);
+    this.forgetSettling(path);
+    return false;
+  }
+
   /**
    * applyDiskChange for what the watcher reported. Each remote change written here comes back
    * from the watcher, often twice (the event and its recheck): known by its stat, it is not read
@@ -555,36 +544,30 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       return this.applyDiskUnlink(path);
     }
     if (this.scanProblems.delete(path)) this.scheduleStatus();
-    if (disk.kind === 'dir') return this.fileBecameFolder(path);
     const files = filesMap(this.index);
     const base = this.bases.get(path);
     const entry = parseIndexEntry(files.get(path));
-
-    if (disk.kind === 'symlink') return this.applyDiskSymlink(path, disk, entry);
-
-    if (base && entry && base.id === entry.id && base.sha256 === disk.sha256) {
-      // Our own write echoing back, a touch, or a chmod here. Only a mode that differs from the
-      // base was changed here; one that differs only from the entry is a teammate's chmod not
-      // written yet (writePath is queued for it), and must not be reverted.
-      if (disk.mode !== base.mode) {
-        if (entry.mode !== disk.mode) this.index.transact(() => files.set(path, { ...entry, mode: disk.mode }), LOCAL_ORIGIN);
-        this.setBase(path, { ...base, mode: disk.mode });
-      }
-      return;
+    const action = decideDiskChange(disk, base, entry);
+    switch (action.do) {
+      case 'became-folder':
+        return this.fileBecameFolder(path);
+      case 'symlink':
+        return disk.kind === 'symlink' ? this.applyDiskSymlink(path, disk, entry) : undefined;
+      case 'unchanged':
+        if (action.mode !== null && base && entry) {
+          if (entry.mode !== action.mode) this.index.transact(() => files.set(path, { ...entry, mode: action.mode! }), LOCAL_ORIGIN);
+          this.setBase(path, { ...base, mode: action.mode });
+        }
+        return;
+      case 'follow-project':
+        return this.writePath(path);
     }
-    if (base && base.sha256 === disk.sha256 && base.mode === disk.mode) {
-      // Nothing changed here since the last sync, yet the project moved on: the path was
-      // removed or given another file (a new kind, a replacement) there, and this is the echo
-      // of our own earlier write. Sharing it would undo the teammate's change on every side;
-      // the disk follows the project instead.
-      return this.writePath(path);
-    }
+    if (disk.kind !== 'file') return;
     if (entry && !decided && !(await this.admitted(path, entry, disk.bytes))) return;
     const content = classifyContent(disk.bytes, MAX_TEXT_BYTES);
-
-    if (!entry) return this.applyNewDiskFile(path, disk, content);
-
-    if (entry.kind === 'text' && content.kind === 'text') {
+    const change = decideContentChange(entry, content.kind);
+    if (change === 'new-file' || !entry) return this.applyNewDiskFile(path, disk, content);
+    if (change === 'edit-text' && content.kind === 'text') {
       const doc = await this.ensureFileDoc(entry.id);
       const ytext = contentText(doc);
       const inDoc = ytext.toString();
@@ -720,7 +703,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   /** The file is gone from disk: once its burst ended (and it was no rename), it is gone from the project. */
   private async applyDiskUnlink(path: string): Promise<void> {
-    if (await this.fileAt(path)) return;
+    if (await this.diskReader.fileAt(path)) return;
     const base = this.bases.get(path);
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     if (!entry) {
@@ -768,7 +751,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       pending.map(({ path, entry }) =>
         this.enqueue(path, async () => {
           const current = parseIndexEntry(filesMap(this.index).get(path));
-          if (current?.id !== entry.id || (await this.fileAt(path))) return;
+          if (current?.id !== entry.id || (await this.diskReader.fileAt(path))) return;
           const doc = current.kind === 'text' ? await this.ensureFileDoc(current.id) : null;
           deleted.push(await this.gate.classify({ path, entry: current, doc, disk: null }));
         }),
@@ -783,7 +766,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   private async deleteFromProject(path: string, id: string): Promise<void> {
-    if (await this.fileAt(path)) return;
+    if (await this.diskReader.fileAt(path)) return;
     const current = parseIndexEntry(filesMap(this.index).get(path));
     if (current?.id !== id) return;
     this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
@@ -963,8 +946,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     // Held here: the resume that decides reconciles the folder, which moves what is left.
     if (this.gate.holds(oldPath) || this.gate.holds(newPath)) return;
     const base = this.bases.get(oldPath);
-    const disk = await this.readDisk(oldPath);
-    const target = await this.readDisk(newPath);
+    const disk = await this.diskReader.read(oldPath);
+    const target = await this.diskReader.read(newPath);
     if (base && disk && disk.kind !== 'dir' && disk.sha256 === base.sha256 && !target) {
       const from = await resolveInside(this.spec.root, oldPath);
       const to = await resolveInside(this.spec.root, newPath);
@@ -988,7 +971,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     const base = this.bases.get(path);
     if (entry?.kind === 'text' && (await this.awaitingContent(entry))) return;
-    const disk = await this.readDiskSettled(path);
+    const disk = await this.diskReader.readSettled(path);
     if (!entry) {
       if (!base) return;
       if (!disk) {
@@ -1183,14 +1166,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const project = await this.projectBytes(entry);
       await backups.save(change.path, project.bytes, entry.kind === 'symlink' ? 0o644 : entry.mode);
     }
-    if (entry && !(await this.fileAt(change.path))) return this.deleteFromProject(change.path, entry.id);
+    if (entry && !(await this.diskReader.fileAt(change.path))) return this.deleteFromProject(change.path, entry.id);
     return this.applyDiskChange(change.path, undefined, true);
   }
 
   /** Writes the project's version of a held path over what the disk holds, saving that first. */
   private async restorePath(path: string, backups: BackupFolder): Promise<void> {
     const entry = parseIndexEntry(filesMap(this.index).get(path));
-    const disk = await this.readDisk(path);
+    const disk = await this.diskReader.read(path);
     const wanted = entry ? await this.projectBytes(entry) : null;
     if (disk?.kind === 'file' && disk.sha256 !== wanted?.sha256) await backups.save(path, disk.bytes, disk.mode);
     if (!entry) {
@@ -1273,14 +1256,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const work: Promise<void>[] = [];
     for (const scanned of entries) {
       const base = this.bases.get(scanned.path);
-      if (base && !files.has(scanned.path)) {
-        // Deleted from the project since it was last here: removed, or kept if changed here.
-        work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
-      } else if (!base || base.sha256 !== scanned.sha256 || base.mode !== (scanned.kind === 'symlink' ? 0o777 : modeOf(scanned.mode))) {
-        work.push(this.enqueue(scanned.path, () => this.applyDiskChange(scanned.path)));
-      } else if (checkEveryPath || this.diskBehindProject(scanned.path, base)) {
-        work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
-      }
+      const projectAhead = base !== undefined && this.projectAhead(scanned.path, base);
+      const action = decideRescanFinding(scanned, base, files.has(scanned.path), { projectAhead, checkEveryPath });
+      if (action === 'read-disk') work.push(this.enqueue(scanned.path, () => this.applyDiskChange(scanned.path)));
+      else if (action === 'write-project') work.push(this.enqueue(scanned.path, () => this.writePath(scanned.path)));
     }
     for (const [path] of this.bases) {
       if (!onDisk.has(path)) work.push(this.enqueue(path, () => this.applyDiskUnlink(path)));
@@ -1323,9 +1302,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.scheduleStatus();
   }
 
-  /** readDiskSettled; a file this user may not read is listed as not shared instead. */
-  private readDiskOrNoteUnreadable(path: string): Promise<Awaited<ReturnType<FolderMirror['readDiskSettled']>> | 'unreadable'> {
-    return this.readDiskSettled(path).catch((err: unknown) => {
+  /** DiskReader.readSettled; a file this user may not read is listed as not shared instead. */
+  private readDiskOrNoteUnreadable(path: string): Promise<DiskState | 'unreadable'> {
+    return this.diskReader.readSettled(path).catch((err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EACCES' && code !== 'EPERM') throw err;
       this.scanProblems.set(path, problemOfSkip({ path, reason: 'unreadable', detail: code })!);
@@ -1361,17 +1340,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   /** The disk holds `base` at `path`: does the project hold something else there? */
-  private diskBehindProject(path: string, base: Base): boolean {
+  private projectAhead(path: string, base: Base): boolean {
     const entry = parseIndexEntry(filesMap(this.index).get(path));
-    if (!entry) return true;
-    if (entry.id !== base.id || entry.kind !== base.kind || entry.mode !== base.mode) return true;
-    if (entry.kind === 'text') {
-      // The length is kept by Yjs, so this costs nothing and catches most text that drifted.
-      const doc = this.fileDocs.get(entry.id);
-      return this.docsToWrite.has(entry.id) || (doc !== undefined && base.text !== undefined && contentText(doc).length !== base.text.length);
-    }
-    if (entry.kind === 'binary') return entry.sha256 !== base.sha256;
-    return entry.target !== base.target;
+    const doc = entry?.kind === 'text' ? this.fileDocs.get(entry.id) : undefined;
+    return projectAheadOfBase(base, entry, { docLength: doc ? contentText(doc).length : undefined, docChanged: entry ? this.docsToWrite.has(entry.id) : false });
   }
 
   private offBranch(): boolean {
@@ -1408,16 +1380,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       await this.reconcile();
     }
     if (!mismatch && branch && tracked === branch) await this.git.recordNewCommits(this.api, this.spec.projectId).catch(() => undefined);
-    this.setPresence();
-  }
-
-  private setPresence(): void {
-    this.connection.awareness.setLocalState({
-      user: { name: this.spec.username, color: colorOf(this.spec.username) },
-      branch: this.git.branch,
-      file: null,
-      lastActive: Date.now(),
-    });
+    this.presence.announce(this.git.branch);
   }
 
   status(): FolderStatus {
@@ -1430,10 +1393,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         ? 'refused'
         : connection !== 'online'
           ? 'offline'
-          : unsaved > 0 || this.queues.size > 0 || this.settleTimers.size > 0 || this.burstEnd !== null
+          : unsaved > 0 || this.queue.busy > 0 || this.settleTimers.size > 0 || this.burstEnd !== null
             ? 'unsaved'
             : 'synced';
-    const peers = this.peers();
+    const peers = this.presence.peers();
     return {
       root: this.spec.root,
       projectId: this.spec.projectId,
@@ -1447,21 +1410,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       trackedBranch: this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null,
       files: this.index ? filesMap(this.index).size : 0,
       peers,
-      problems: [...this.scanProblems.values(), ...this.collisions.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      problems: [...this.scanProblems.values(), ...this.collisions.values()].sort(byPath),
       halt: this.gate?.status ?? null,
       guard: this.spec.guard ?? DEFAULT_GUARD,
     };
-  }
-
-  /** Who else is online, from presence. */
-  private peers(): PeerInfo[] {
-    const peers: PeerInfo[] = [];
-    for (const [clientId, value] of this.connection.awareness.getStates()) {
-      if (clientId === this.connection.awareness.clientID) continue;
-      const peer = value as { user?: { name?: string; color?: string }; file?: string | null; branch?: string | null; lastActive?: number };
-      if (peer.user?.name) peers.push({ name: peer.user.name, color: peer.user.color, file: peer.file ?? null, branch: peer.branch ?? null, lastActive: peer.lastActive });
-    }
-    return peers;
   }
 
   private scheduleStatus(): void {
@@ -1490,39 +1442,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       direction,
       action,
       path,
-      ...(direction === 'remote' ? { user: this.likelyAuthor(path) } : {}),
+      ...(direction === 'remote' ? { user: this.presence.likelyAuthor(path) } : {}),
       ...(extra.oldPath ? { oldPath: extra.oldPath } : {}),
       ...(extra.added !== undefined ? { linesAdded: extra.added, linesRemoved: extra.removed ?? 0 } : {}),
     });
-    if (direction === 'local') this.showCurrentFile(path);
-  }
-
-  /**
-   * Presence says which file this user works in. A burst changes thousands of files a second:
-   * teammates get the latest at most every PRESENCE_MS, not one awareness frame per file.
-   */
-  private showCurrentFile(path: string): void {
-    this.currentFile = path;
-    if (this.presenceTimer) return;
-    const publish = () => {
-      const state = this.connection.awareness.getLocalState();
-      if (state) this.connection.awareness.setLocalState({ ...state, file: this.currentFile, lastActive: Date.now() });
-    };
-    publish();
-    this.presenceTimer = setTimeout(() => {
-      this.presenceTimer = null;
-      if (!this.stopped) publish();
-    }, PRESENCE_MS);
-    this.presenceTimer.unref();
-  }
-
-  /** Who made a remote change: the peer whose presence says they are in that file. */
-  private likelyAuthor(path: string): string | undefined {
-    let best: PeerInfo | undefined;
-    for (const peer of this.peers()) {
-      if (peer.file === path && (!best || (peer.lastActive ?? 0) > (best.lastActive ?? 0))) best = peer;
-    }
-    return best?.name;
+    if (direction === 'local') this.presence.working(path);
   }
 
   private emitEvent(event: FolderEvent): void {
@@ -1558,75 +1482,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
   }
 
-  /**
-   * readDisk, for deciding what changed here. `writeFile` truncates before it writes: read in
-   * between, a file is empty, and syncing that deletes its whole text for everyone, garbling a
-   * teammate's edit made meanwhile (seen in the e2e concurrent test). So a file that had
-   * content and reads empty is read again a moment later; a file really emptied costs only
-   * that moment.
-   */
-  private async readDiskSettled(path: string): ReturnType<FolderMirror['readDisk']> {
-    let disk = await this.readDisk(path);
-    for (const pause of SETTLE_PAUSES_MS) {
-      const base = this.bases.get(path);
-      const emptied = disk?.kind === 'file' && disk.bytes.byteLength === 0 && base !== undefined && base.sha256 !== EMPTY_SHA256;
-      const midWrite = disk?.kind === 'file' && disk.changedWhileRead;
-      if (!emptied && !midWrite) break;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      disk = await this.readDisk(path);
-    }
-    return disk;
-  }
-
-  /** Whether a file or symlink is at `path`: a folder that took a file's name means the file is gone. */
-  private async fileAt(path: string): Promise<boolean> {
-    const disk = await this.readDisk(path);
-    return disk !== null && disk.kind !== 'dir';
-  }
-
-  /**
-   * What is at `path` now, without following a symlink. `changedWhileRead`: the file's size or
-   * mtime moved during the read, or the bytes read are not its size: a write is under way, and
-   * the bytes may be half of it.
-   */
-  private readDisk(path: string): ReturnType<FolderMirror['readDiskNow']> {
-    return this.diskIo(() => this.readDiskNow(path));
-  }
-
-  private async readDiskNow(path: string): Promise<
-    | { kind: 'file'; bytes: Buffer; sha256: string; mode: number; changedWhileRead: boolean }
-    | { kind: 'symlink'; target: string; sha256: string }
-    | { kind: 'dir' }
-    | null
-  > {
-    if (unsafePathReason(path)) return null;
-    const absPath = join(this.spec.root, path);
-    try {
-      const stats = await lstat(absPath);
-      if (stats.isSymbolicLink()) {
-        const target = await readlink(absPath);
-        return { kind: 'symlink', target, sha256: sha256Hex(Buffer.from(target, 'utf8')) };
-      }
-      if (stats.isDirectory()) return { kind: 'dir' };
-      if (!stats.isFile()) return null;
-      // O_NOFOLLOW: swapped for a symlink since the lstat is not followed out of the folder.
-      const handle = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-      try {
-        const before = await handle.stat();
-        const bytes = await handle.readFile();
-        const after = await handle.stat();
-        const changedWhileRead = before.size !== after.size || after.size !== bytes.byteLength || before.mtimeMs !== after.mtimeMs;
-        return { kind: 'file', bytes, sha256: sha256Hex(bytes), mode: modeOf(after.mode), changedWhileRead };
-      } finally {
-        await handle.close();
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return this.readDiskNow(path);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-      throw err;
-    }
-  }
-
   /** Resolves once the local store wrote everything asked of it so far. */
   localStoreSettled(): Promise<void> {
     return this.store.settled();
@@ -1636,12 +1491,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.stopped = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
-    if (this.presenceTimer) clearTimeout(this.presenceTimer);
+    this.presence.stop();
     if (this.burstEnd) clearTimeout(this.burstEnd.timer);
     for (const timer of this.rechecks.values()) clearTimeout(timer);
     for (const timer of this.settleTimers.values()) clearTimeout(timer);
     await this.watcher?.close();
-    await Promise.all([...this.queues.values()]);
+    await this.queue.drain();
     this.git.stop();
     await this.connection.stop();
     await this.authors?.settled();
@@ -1666,10 +1521,4 @@ function modeToShare(diskMode: number, base: Base | undefined, entry: IndexEntry
 
 function sameBase(a: Base, b: Base): boolean {
   return a.id === b.id && a.kind === b.kind && a.mode === b.mode && a.sha256 === b.sha256 && a.target === b.target && (a.text === undefined) === (b.text === undefined);
-}
-
-function colorOf(name: string): string {
-  const palette = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c'];
-  const hash = createHash('sha256').update(name).digest();
-  return palette[hash[0]! % palette.length]!;
 }

@@ -12,9 +12,12 @@ import { lstat, open, opendir, readlink, type FileHandle } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { classifyContent, DEFAULT_MAX_TEXT_BYTES, sha256Hex } from './file-content.js';
-import type { IgnoreRules } from './ignore-rules.js';
+import type { IgnoreRules } from '../common/ignore-rules.js';
 import { escapeInvalidUtf8 } from './name-bytes.js';
-import { assertSafeIndexPath, checkSymlinkTarget, UnsafePathError } from './safe-path.js';
+import { assertSafeIndexPath, checkSymlinkTarget, UnsafePathError } from '../common/safe-path.js';
+import { errnoCode } from '../common/fs-helpers.js';
+import pMap from 'p-map';
+import { byPath } from '../common/paths-in-project.js';
 
 export type ScannedKind = 'text' | 'binary' | 'symlink';
 
@@ -101,26 +104,6 @@ const DEFAULT_CONCURRENCY = 32;
 const HASH_CHUNK_BYTES = 1024 * 1024;
 
 type FoundItem = { relPath: string; absPath: string; type: 'file' | 'symlink' };
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-function byPath(a: { path: string }, b: { path: string }): number {
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-}
-
-/** Runs `work` over `items`, at most `limit` at once. */
-export async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
 
 async function entryType(entry: Dirent<Buffer>, absPath: PathLike): Promise<'dir' | 'file' | 'symlink' | 'special'> {
   if (entry.isDirectory()) return 'dir';
@@ -305,11 +288,11 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
   const { found, skipped } = listed;
 
   const entries: ScannedEntry[] = [];
-  await runLimited(found, concurrency, async (item) => {
+  await pMap(found, async (item) => {
     const result = item.type === 'file' ? await scanFile(item, limits, options.cache) : await scanSymlink(rootAbs, item);
     if ('reason' in result) skipped.push(result);
     else entries.push(result);
-  });
+  }, { concurrency });
 
   if (options.cache) {
     const found = new Set(entries.map((e) => e.path));

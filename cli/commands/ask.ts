@@ -1,13 +1,14 @@
 // `codeshare ask "question"`: the server picks what of the project to show the model and
 // streams the answer back; this prints it as it comes (or, with --json, the whole of it at the
 // end). Without --project, the project is the one synced in the current folder.
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { decodeSseEvents, type AskEvent, type AskUsage } from '../../common/ai-stream.js';
 import { projectPath, type Page } from '../api-client.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
 import { CliError, usageError } from '../errors.js';
 import { parseProjectRef } from '../project-ref.js';
 import { openServerSession, type ServerSession } from '../server-session.js';
+import { isInside } from '../../common/fs-helpers.js';
 
 /** An answer can take minutes; the server ends a stalled one itself. */
 const ASK_TIMEOUT_MS = 15 * 60_000;
@@ -55,10 +56,6 @@ export interface AskTarget {
   root: string | null;
 }
 
-const isInside = (root: string, dir: string) => {
-  const path = relative(root, dir);
-  return path === '' || (!isAbsolute(path) && path !== '..' && !path.startsWith(`..${sep}`));
-};
 
 /** The synced folder that holds `dir` (the innermost, should folders nest), per the running daemon. */
 export async function syncedFolderOf(dir: string): Promise<{ root: string; projectId: string; projectName: string; serverUrl: string } | null> {

@@ -7,16 +7,19 @@ import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, opendir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { MAX_TEXT_BYTES } from '../../common/index-entry.js';
-import { createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../../daemon/atomic-write.js';
-import { IgnoreRules } from '../../daemon/ignore-rules.js';
-import { assertSafeIndexPath, isGitSegment, resolveInside, UnsafePathError } from '../../daemon/safe-path.js';
+import { MAX_TEXT_BYTES, sharedMode } from '../../common/index-entry.js';
+import { createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../../common/atomic-write.js';
+import { IgnoreRules } from '../../common/ignore-rules.js';
+import { assertSafeIndexPath, isGitSegment, resolveInside, UnsafePathError } from '../../common/safe-path.js';
 import { projectPath, type ApiClient } from '../api-client.js';
 import { CliError, isServerError, usageError } from '../errors.js';
 import { formatBytes, formatDuration, plural } from '../output.js';
 import { readPullManifest, writePullManifest, type PullManifest } from '../pull-manifest.js';
 import { openProject } from '../server-session.js';
 import type { ProjectFile } from '../../common/project-file.js';
+import { errnoCode, sha256Hex } from '../../common/fs-helpers.js';
+import pMap from 'p-map';
+import { byPath, comparePaths } from '../../common/paths-in-project.js';
 
 
 export interface PullOptions {
@@ -66,45 +69,19 @@ type Outcome = { state: 'written'; bytes: number; sha256: string } | { state: 'u
 
 class PerFileError extends Error {}
 
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-const sha256Of = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
-
 async function sha256OfFile(absPath: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(absPath)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
-/** Only the two modes the index knows: a peer must not be able to plant odd permission bits. */
-const fileModeOf = (entry: ProjectFile) => (entry.mode & 0o111 ? 0o755 : 0o644);
-
-/** Runs `work` over the items, at most `limit` at once; the first thrown error stops new work and is rethrown. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure) throw failure.error;
-}
 
 async function downloadContent(api: ApiClient, projectId: string, entry: ProjectFile): Promise<Buffer> {
   const blob = async () => {
     if (!entry.sha256) throw new PerFileError('the server has no content hash for it');
     const bytes = await api.bytes(projectPath(projectId, `/blobs/${entry.sha256}`));
     // Blobs are addressed by their hash: anything else is a broken download, never written.
-    if (sha256Of(bytes) !== entry.sha256) throw new PerFileError('the downloaded blob does not match its sha256');
+    if (sha256Hex(bytes) !== entry.sha256) throw new PerFileError('the downloaded blob does not match its sha256');
     return bytes;
   };
   if (entry.kind === 'binary' || (entry.size > MAX_TEXT_BYTES && entry.sha256)) return blob();
@@ -119,7 +96,7 @@ async function downloadContent(api: ApiClient, projectId: string, entry: Project
 
 async function pullFile(root: string, api: ApiClient, projectId: string, entry: ProjectFile): Promise<Outcome> {
   const absPath = await resolveInside(root, entry.path);
-  const mode = fileModeOf(entry);
+  const mode = sharedMode(entry.mode);
   const local = await lstat(absPath).catch((err: unknown) => {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
     throw err;
@@ -139,7 +116,7 @@ async function pullFile(root: string, api: ApiClient, projectId: string, entry: 
     if (localHash === entry.sha256) return keep(localHash);
   }
   const bytes = await downloadContent(api, projectId, entry);
-  const sha256 = sha256Of(bytes);
+  const sha256 = sha256Hex(bytes);
   if (localFile && localFile.size === bytes.byteLength && (localHash ?? (await sha256OfFile(absPath))) === sha256) return keep(sha256);
   await writeFileAtomic(root, entry.path, bytes, { mode });
   return { state: 'written', bytes: bytes.byteLength, sha256 };
@@ -150,9 +127,9 @@ async function pullSymlink(root: string, entry: ProjectFile): Promise<Outcome> {
   if (!target) throw new PerFileError('the server has no target for this symlink');
   const absPath = await resolveInside(root, entry.path);
   const current = await readlink(absPath).catch(() => undefined);
-  if (current === target) return { state: 'unchanged', sha256: sha256Of(target) };
+  if (current === target) return { state: 'unchanged', sha256: sha256Hex(target) };
   await createSymlinkSafe(root, entry.path, target);
-  return { state: 'written', bytes: 0, sha256: sha256Of(target) };
+  return { state: 'written', bytes: 0, sha256: sha256Hex(target) };
 }
 
 /** What stops one entry, as words; undefined for errors that must stop the whole pull. */
@@ -215,7 +192,7 @@ async function listLocalFiles(root: string): Promise<string[]> {
 async function stillAsPulled(absPath: string, sha256: string): Promise<boolean> {
   try {
     const stats = await lstat(absPath);
-    if (stats.isSymbolicLink()) return sha256Of(await readlink(absPath)) === sha256;
+    if (stats.isSymbolicLink()) return sha256Hex(await readlink(absPath)) === sha256;
     return stats.isFile() && (await sha256OfFile(absPath)) === sha256;
   } catch {
     return false;
@@ -315,16 +292,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
 
   // Files first, then symlinks: a link's target is checked against what exists on disk.
   const concurrency = options.concurrency ?? DEFAULT_PULL_CONCURRENCY;
-  await forEachLimited(
-    safeEntries.filter((e) => e.kind !== 'symlink'),
-    concurrency,
-    (entry) => apply(entry, false),
-  );
-  await forEachLimited(
-    safeEntries.filter((e) => e.kind === 'symlink'),
-    concurrency,
-    (entry) => apply(entry, false),
-  );
+  await pMap(safeEntries.filter((e) => e.kind !== 'symlink'), (entry) => apply(entry, false), { concurrency });
+  await pMap(safeEntries.filter((e) => e.kind === 'symlink'), (entry) => apply(entry, false), { concurrency });
 
   // Removal comes after the writes, so the ignore rules it reads are the project's current ones.
   const projectPaths = new Set(entries.map((e) => e.path));
@@ -345,7 +314,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     server: session.server,
     projectId: project.id,
     createdByPull: createdFolder || (samePrevious?.createdByPull ?? false),
-    files: Object.fromEntries([...pulled].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    files: Object.fromEntries([...pulled].sort(([a], [b]) => comparePaths(a, b))),
   };
   await writePullManifest(manifest).catch(() => {
     // Only a later pull's clean-up depends on it; the files themselves are in place.
@@ -364,7 +333,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     bytes,
     durationMs: Math.round(performance.now() - started),
     removedPaths: removedPaths.sort(),
-    failed: failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    failed: failed.sort(byPath),
   };
 }
 

@@ -3,7 +3,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { createSymlinkSafe, writeFileAtomic } from '../../daemon/atomic-write.js';
+import { createSymlinkSafe, writeFileAtomic } from '../../common/atomic-write.js';
 import { makeTempFolder } from './temp-folders.js';
 
 const failure = vi.hoisted(() => ({ rename: false }));

@@ -1,9 +1,9 @@
 import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSymlinkSafe, removeFileSafe, TEMP_FILE_PREFIX, writeFileAtomic } from '../../daemon/atomic-write.js';
-import { IgnoreRules } from '../../daemon/ignore-rules.js';
-import { UnsafePathError } from '../../daemon/safe-path.js';
+import { createSymlinkSafe, removeFileSafe, TEMP_FILE_PREFIX, writeFileAtomic } from '../../common/atomic-write.js';
+import { IgnoreRules } from '../../common/ignore-rules.js';
+import { UnsafePathError } from '../../common/safe-path.js';
 import { makeTempFolder } from './temp-folders.js';
 
 async function listRecursive(folder: string): Promise<string[]> {

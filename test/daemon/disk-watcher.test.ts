@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskWatcher, type DiskEvent } from '../../daemon/disk-watcher.js';
-import { IgnoreRules } from '../../daemon/ignore-rules.js';
+import { IgnoreRules } from '../../common/ignore-rules.js';
 import { eventually } from '../helpers/eventually.js';
 import { makeTempFolder } from './temp-folders.js';
 

@@ -3,7 +3,7 @@ import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { IgnoreRules, rebaseIgnoreLine } from '../../daemon/ignore-rules.js';
+import { IgnoreRules, rebaseIgnoreLine } from '../../common/ignore-rules.js';
 import { makeTempFolder } from './temp-folders.js';
 
 const run = promisify(execFile);

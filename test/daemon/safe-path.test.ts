@@ -9,7 +9,7 @@ import {
   resolveInside,
   UnsafePathError,
   type UnsafePathReason,
-} from '../../daemon/safe-path.js';
+} from '../../common/safe-path.js';
 import { makeTempFolder } from './temp-folders.js';
 
 const hostilePaths: Array<[unknown, UnsafePathReason]> = [

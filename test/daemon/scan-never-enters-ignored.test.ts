@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { IgnoreRules } from '../../daemon/ignore-rules.js';
+import { IgnoreRules } from '../../common/ignore-rules.js';
 import { scanFolder } from '../../daemon/scan.js';
 import { makeTempFolder } from './temp-folders.js';
 

@@ -5,7 +5,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { IgnoreRules } from '../../daemon/ignore-rules.js';
+import { IgnoreRules } from '../../common/ignore-rules.js';
 import { scanFolder, type ScanCache, type ScannedEntry } from '../../daemon/scan.js';
 import { makeTempFolder } from './temp-folders.js';
 

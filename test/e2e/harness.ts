@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { ControlClient } from '../../daemon/control-client.js';
-import { IgnoreRules } from '../../daemon/ignore-rules.js';
+import { IgnoreRules } from '../../common/ignore-rules.js';
 import { eventually } from '../helpers/eventually.js';
 import { CLI_ENTRY, runCli, type CliRun } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';

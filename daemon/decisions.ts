@@ -1,0 +1,103 @@
+// What the sync engine does about what it saw, decided without I/O, timers or class state: from
+// the path's base (what disk and project held when they last agreed), what the disk holds now
+// and the project's index entry, to one action. The folder mirror reads, asks here, and carries
+// the action out; the tables in test/daemon/decisions.test.ts pin every row (the shape of
+// Mutagen's reconcile_test.go).
+import { sharedMode, type IndexEntry } from '../common/index-entry.js';
+import type { Base } from './local-store.js';
+
+/** What the disk holds at a path, as far as deciding needs: its kind, bytes' hash and mode. */
+export type DiskFacts = { kind: 'file'; sha256: string; mode: number } | { kind: 'symlink'; sha256: string } | { kind: 'dir' } | null;
+
+export type DiskChangeAction =
+  /** Nothing is there any more: the file was removed here. */
+  | { do: 'removed' }
+  /** A folder took the file's name. */
+  | { do: 'became-folder' }
+  | { do: 'symlink' }
+  /**
+   * The bytes are the base's: our own write echoing back, a touch, or a chmod here. `mode`: the
+   * mode changed here (it differs from the base), to share unless the entry has it already.
+   */
+  | { do: 'unchanged'; mode: number | null }
+  /**
+   * Nothing changed here since the last sync, yet the project moved on (the path was removed or
+   * given another file there): this is the echo of our own earlier write. Sharing it would undo
+   * the teammate's change on every side; the disk follows the project instead.
+   */
+  | { do: 'follow-project' }
+  /** The file changed here: what that means depends on its content (see decideContentChange). */
+  | { do: 'changed-here' };
+
+/** A disk change of a path, read now. */
+export function decideDiskChange(disk: DiskFacts, base: Base | undefined, entry: IndexEntry | null): DiskChangeAction {
+  if (!disk) return { do: 'removed' };
+  if (disk.kind === 'dir') return { do: 'became-folder' };
+  if (disk.kind === 'symlink') return { do: 'symlink' };
+  if (base && entry && base.id === entry.id && base.sha256 === disk.sha256) {
+    // Only a mode that differs from the base was changed here; one that differs only from the
+    // entry is a teammate's chmod not written yet, and must not be reverted.
+    return { do: 'unchanged', mode: disk.mode !== base.mode ? disk.mode : null };
+  }
+  if (base && base.sha256 === disk.sha256 && base.mode === disk.mode) return { do: 'follow-project' };
+  return { do: 'changed-here' };
+}
+
+export type ContentChangeAction =
+  /** A file at a path the project does not have: a rename's target, or a new file. */
+  | 'new-file'
+  /** Text edited here: diffed against the base into the doc, merged with what the doc has meanwhile. */
+  | 'edit-text'
+  /** Binary content, or a change of kind: the entry is replaced. */
+  | 'replace-content';
+
+/** A file changed here (decideDiskChange said so), by what its bytes are now. */
+export function decideContentChange(entry: IndexEntry | null, content: 'text' | 'binary'): ContentChangeAction {
+  if (!entry) return 'new-file';
+  return entry.kind === 'text' && content === 'text' ? 'edit-text' : 'replace-content';
+}
+
+/** What a rescan found at a path the disk has. */
+export interface ScanFinding {
+  sha256: string;
+  kind: 'text' | 'binary' | 'symlink';
+  mode: number;
+}
+
+export type RescanAction =
+  /** The disk changed since the base (or has a file the base does not know): read it. */
+  | 'read-disk'
+  /** The project removed or changed the path since the base: bring the disk in line. */
+  | 'write-project'
+  | 'nothing';
+
+/**
+ * A rescan's verdict on a path the disk has. `projectAhead`: the project holds something other
+ * than the base there (see projectAheadOfBase); `checkEveryPath`: the periodic full check.
+ */
+export function decideRescanFinding(
+  found: ScanFinding,
+  base: Base | undefined,
+  inProject: boolean,
+  { projectAhead, checkEveryPath }: { projectAhead: boolean; checkEveryPath: boolean },
+): RescanAction {
+  // Deleted from the project since it was last here: removed, or kept if changed here.
+  if (base && !inProject) return 'write-project';
+  const mode = found.kind === 'symlink' ? 0o777 : sharedMode(found.mode);
+  if (!base || base.sha256 !== found.sha256 || base.mode !== mode) return 'read-disk';
+  return checkEveryPath || projectAhead ? 'write-project' : 'nothing';
+}
+
+/**
+ * Whether the project holds something other than the base at a path whose disk holds the base.
+ * `docLength`: a text entry's doc length now (Yjs keeps it, so this costs nothing and catches
+ * most text that drifted), undefined when the doc is not loaded; `docChanged`: the server
+ * changed the doc since the path was last written.
+ */
+export function projectAheadOfBase(base: Base, entry: IndexEntry | null, text: { docLength: number | undefined; docChanged: boolean }): boolean {
+  if (!entry) return true;
+  if (entry.id !== base.id || entry.kind !== base.kind || entry.mode !== base.mode) return true;
+  if (entry.kind === 'text') return text.docChanged || (text.docLength !== undefined && base.text !== undefined && text.docLength !== base.text.length);
+  if (entry.kind === 'binary') return entry.sha256 !== base.sha256;
+  return entry.target !== base.target;
+}

@@ -1,0 +1,84 @@
+// The sync engine's decisions, one row per case: what the base, the disk and the index entry
+// mean together (daemon/decisions.ts). No process, no socket, no file.
+import { describe, expect, it } from 'vitest';
+import type { IndexEntry } from '../../common/index-entry.js';
+import {
+  decideContentChange,
+  decideDiskChange,
+  decideRescanFinding,
+  projectAheadOfBase,
+  type DiskChangeAction,
+  type DiskFacts,
+  type RescanAction,
+  type ScanFinding,
+} from '../../daemon/decisions.js';
+import type { Base } from '../../daemon/local-store.js';
+
+const base = (over: Partial<Base> = {}): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256: 'A', text: 'a\n', ...over });
+const entry = (over: Partial<IndexEntry> = {}): IndexEntry => ({ id: 'f1', kind: 'text', mode: 0o644, size: 2, ...over });
+const file = (sha256: string, mode = 0o644): DiskFacts => ({ kind: 'file', sha256, mode });
+
+describe('decideDiskChange: a disk change, read now', () => {
+  const rows: Array<[string, DiskFacts, Base | undefined, IndexEntry | null, DiskChangeAction]> = [
+    ['nothing there: removed here', null, base(), entry(), { do: 'removed' }],
+    ['a folder took the file\'s name', { kind: 'dir' }, base(), entry(), { do: 'became-folder' }],
+    ['a symlink', { kind: 'symlink', sha256: 'L' }, base(), entry(), { do: 'symlink' }],
+    ['our own write echoing back', file('A'), base(), entry(), { do: 'unchanged', mode: null }],
+    ['a chmod here: the mode is shared', file('A', 0o755), base(), entry(), { do: 'unchanged', mode: 0o755 }],
+    ["a teammate's chmod not written yet is not reverted", file('A'), base(), entry({ mode: 0o755 }), { do: 'unchanged', mode: null }],
+    ['disk equals base, the entry moved to another file: follow the project', file('A'), base(), entry({ id: 'f2' }), { do: 'follow-project' }],
+    ['disk equals base, the project removed the path: follow the project', file('A'), base(), null, { do: 'follow-project' }],
+    ['disk equals base in bytes but not in mode, entry moved on: changed here', file('A', 0o755), base(), entry({ id: 'f2' }), { do: 'changed-here' }],
+    ['an edit here', file('B'), base(), entry(), { do: 'changed-here' }],
+    ['a new file', file('B'), undefined, null, { do: 'changed-here' }],
+    ['a file the project has, never written here (no base)', file('B'), undefined, entry(), { do: 'changed-here' }],
+  ];
+  for (const [name, disk, known, indexed, expected] of rows) it(name, () => expect(decideDiskChange(disk, known, indexed)).toEqual(expected));
+});
+
+describe('decideContentChange: a file changed here, by its bytes', () => {
+  const rows: Array<[string, IndexEntry | null, 'text' | 'binary', string]> = [
+    ['no entry: a new file (or a rename target)', null, 'text', 'new-file'],
+    ['text over text: an edit of the doc', entry(), 'text', 'edit-text'],
+    ['binary over text: the entry is replaced', entry(), 'binary', 'replace-content'],
+    ['text over binary: the entry is replaced', entry({ kind: 'binary', sha256: 'B'.repeat(64) }), 'text', 'replace-content'],
+    ['binary over binary: new bytes', entry({ kind: 'binary', sha256: 'B'.repeat(64) }), 'binary', 'replace-content'],
+  ];
+  for (const [name, indexed, content, expected] of rows) it(name, () => expect(decideContentChange(indexed, content)).toBe(expected));
+});
+
+describe('decideRescanFinding: a rescan found a path on disk', () => {
+  const found = (over: Partial<ScanFinding> = {}): ScanFinding => ({ sha256: 'A', kind: 'text', mode: 0o100644, ...over });
+  const quiet = { projectAhead: false, checkEveryPath: false };
+  const rows: Array<[string, ScanFinding, Base | undefined, boolean, typeof quiet, RescanAction]> = [
+    ['as the base, the project agrees: nothing', found(), base(), true, quiet, 'nothing'],
+    ['the project removed it since: write the project (remove, or keep a local change)', found(), base(), false, quiet, 'write-project'],
+    ['changed here since the base: read it', found({ sha256: 'B' }), base(), true, quiet, 'read-disk'],
+    ['a file the base does not know: read it', found(), undefined, true, quiet, 'read-disk'],
+    ['a new local file, not in the project: read it', found(), undefined, false, quiet, 'read-disk'],
+    ['chmod +x here: read it', found({ mode: 0o100755 }), base(), true, quiet, 'read-disk'],
+    ['group bits differ, the shared mode does not: nothing', found({ mode: 0o100664 }), base(), true, quiet, 'nothing'],
+    ['a symlink is mode 777', found({ kind: 'symlink' }), base({ kind: 'symlink', mode: 0o777 }), true, quiet, 'nothing'],
+    ['the project moved on: write the project', found(), base(), true, { ...quiet, projectAhead: true }, 'write-project'],
+    ['the full check writes every path (a write of equal bytes changes nothing)', found(), base(), true, { ...quiet, checkEveryPath: true }, 'write-project'],
+  ];
+  for (const [name, finding, known, inProject, flags, expected] of rows) it(name, () => expect(decideRescanFinding(finding, known, inProject, flags)).toBe(expected));
+});
+
+describe('projectAheadOfBase: the disk holds the base; does the project hold something else?', () => {
+  const same = { docLength: 2, docChanged: false };
+  const rows: Array<[string, Base, IndexEntry | null, typeof same, boolean]> = [
+    ['the same text', base(), entry(), same, false],
+    ['the entry is gone', base(), null, same, true],
+    ['another file id', base(), entry({ id: 'f2' }), same, true],
+    ['another mode', base(), entry({ mode: 0o755 }), same, true],
+    ['another kind', base(), entry({ kind: 'binary', sha256: 'A' }), same, true],
+    ['the server changed the doc since it was written', base(), entry(), { ...same, docChanged: true }, true],
+    ['the doc has another length', base(), entry(), { ...same, docLength: 5 }, true],
+    ['the doc is not loaded: nothing known against it', base(), entry(), { docLength: undefined, docChanged: false }, false],
+    ['a binary with other bytes', base({ kind: 'binary', sha256: 'A' }), entry({ kind: 'binary', sha256: 'B' }), same, true],
+    ['a binary with the same bytes', base({ kind: 'binary', sha256: 'A' }), entry({ kind: 'binary', sha256: 'A' }), same, false],
+    ['a symlink pointing elsewhere', base({ kind: 'symlink', mode: 0o777, target: 'a' }), entry({ kind: 'symlink', mode: 0o777, target: 'b' }), same, true],
+  ];
+  for (const [name, known, indexed, text, expected] of rows) it(name, () => expect(projectAheadOfBase(known, indexed, text)).toBe(expected));
+});
