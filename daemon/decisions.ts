@@ -4,6 +4,7 @@
 // the action out; the tables in test/daemon/decisions.test.ts pin every row (the shape of
 // Mutagen's reconcile_test.go).
 import { sharedMode, type IndexEntry } from '../common/index-entry.js';
+import type { ConnectionState, SyncState } from './control-protocol.js';
 import type { Base } from './local-store.js';
 
 /** What the disk holds at a path, as far as deciding needs: its kind, bytes' hash and mode. */
@@ -100,4 +101,33 @@ export function projectAheadOfBase(base: Base, entry: IndexEntry | null, text: {
   if (entry.kind === 'text') return text.docChanged || (text.docLength !== undefined && base.text !== undefined && text.docLength !== base.text.length);
   if (entry.kind === 'binary') return entry.sha256 !== base.sha256;
   return entry.target !== base.target;
+}
+
+export type RemovalAction =
+  /** Nothing to do: the path was never here. */
+  | 'nothing'
+  /** The file is gone here too: only the base is forgotten. */
+  | 'forget-base'
+  /** The disk still holds what the project last had: the file is removed here too. */
+  | 'remove-local'
+  /** Deleted there, changed here: the local version stays, as a new file of the project. */
+  | 'keep-local-as-new';
+
+/** The project no longer has the path (a teammate deleted it): what happens to the disk's copy. */
+export function decideRemoteRemoval(disk: DiskFacts, base: Base | undefined): RemovalAction {
+  if (!base) return 'nothing';
+  if (!disk) return 'forget-base';
+  return disk.kind !== 'dir' && disk.sha256 === base.sha256 ? 'remove-local' : 'keep-local-as-new';
+}
+
+/**
+ * The one word a folder's status shows. A pause (a branch switch, a halted burst) comes first:
+ * it is the user's to resolve. Then the connection; then whether anything is still on its way
+ * (`pending`: paths queued, new files settling, removals waiting for their burst to end).
+ */
+export function syncStateOf({ paused, connection, unsaved, pending }: { paused: boolean; connection: ConnectionState; unsaved: number; pending: boolean }): SyncState {
+  if (paused) return 'paused';
+  if (connection === 'refused') return 'refused';
+  if (connection !== 'online') return 'offline';
+  return unsaved > 0 || pending ? 'unsaved' : 'synced';
 }

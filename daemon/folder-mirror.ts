@@ -17,14 +17,16 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, sharedMode, type IndexEntry } from '../common/index-entry.js';
 import { byPath, unsafePathReason } from '../common/paths-in-project.js';
-import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../common/protocol.js';
+import { INDEX_DOC, fileDocName } from '../common/protocol.js';
 import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../common/atomic-write.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { DiskWatcher, type DiskEvent } from './disk-watcher.js';
 import { DiskReader, type DiskState } from './disk-reader.js';
 import { FolderPresence } from './folder-presence.js';
 import { PathQueue } from './path-queue.js';
-import { decideContentChange, decideDiskChange, decideRescanFinding, projectAheadOfBase } from './decisions.js';
+import { BranchPause } from './branch-pause.js';
+import { FileDocs } from './file-docs.js';
+import { decideContentChange, decideDiskChange, decideRemoteRemoval, decideRescanFinding, projectAheadOfBase, syncStateOf } from './decisions.js';
 import { noteEvent, settleVerdict, type Settling } from './settling.js';
 import { PathsByFileId } from './paths-by-id.js';
 import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
@@ -40,7 +42,7 @@ import { scanFolder, statSignature, type ScanCache, type ScannedEntry } from './
 import { problemOfSkip, problemsFromScan } from './unshared.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from '../common/safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, ResumeReport, SyncState } from './control-protocol.js';
+import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, ResumeReport } from './control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 import pMap from 'p-map';
@@ -93,18 +95,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private watcher: DiskWatcher | null = null;
   private readonly git: GitWatch;
   private index!: Y.Doc;
-  private readonly fileDocs = new Map<string, Y.Doc>();
-  private readonly loadingDocs = new Map<string, Promise<Y.Doc>>();
-  /** File docs whose paths wait for the server's state (see writeWhenSynced). */
-  private readonly awaitingSync = new Set<string>();
+  /** The file docs this folder holds (see file-docs.ts). */
+  private docs!: FileDocs;
   private bases = new Map<string, Base>();
   /** What the last scans found, so a rescan reads only files whose stat changed. */
   private readonly scanCache: ScanCache = new Map();
-  /**
-   * File docs changed by the server since their paths were last written. A rescan writes these
-   * (and paths whose index entry differs from the base) rather than every file of the project.
-   */
-  private readonly docsToWrite = new Set<string>();
   /** The rescan running now, if any; another asked for meanwhile runs once it ends. */
   private reconciling: Promise<void> | null = null;
   private reconcileAgain = false;
@@ -147,7 +142,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * (deleteBase) writes them.
    */
   private readonly waitingFor = new Map<string, Set<string>>();
-  private pausedReason: string | null = null;
+  private readonly branchPause: BranchPause;
   /** Paths here the project does not get, and why, by path (see FolderStatus.problems). */
   private readonly scanProblems = new Map<string, FolderProblem>();
   /** How this folder's file system compares names (see name-folding.ts). */
@@ -155,8 +150,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private pathsById!: PathsByFileId;
   /** Project paths not written here: another path is the same name on this file system. */
   private readonly collisions = new Map<string, FolderProblem>();
-  /** Paths touched while paused, reconciled on resume. */
-  private readonly touchedWhilePaused = new Set<string>();
   private rescanTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Following docs on the server: set by goLive (and by join, which needs the index first). */
@@ -180,6 +173,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log, clientId: this.clientId });
     this.git = new GitWatch(spec.root, log);
     this.presence = new FolderPresence(this.connection.awareness, spec.username);
+    this.branchPause = new BranchPause(
+      () => this.git.branch,
+      () => (this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null),
+      log,
+    );
     this.diskReader = new DiskReader(spec.root, this.diskIo, (path) => this.bases.get(path)?.sha256);
     this.connection.on('state', () => this.emitStatus());
     // Acks arrive by the thousand during a share: status is recomputed at most every 50 ms.
@@ -199,6 +197,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Opens the local state and the rules; shared by every way of starting. */
   private async open(): Promise<void> {
     this.store = await LocalStore.open(this.storeDir, this.log);
+    this.docs = new FileDocs(this.store, this.clientId, {
+      follow: (docName, doc) => {
+        if (this.live) this.connection.follow(docName, doc);
+      },
+      remoteChange: (id) => {
+        if (!this.mirroring) return;
+        for (const path of this.pathsOfFileId(id)) this.enqueue(path, () => this.writePath(path));
+      },
+    });
     this.authors = await Authors.load(this.storeDir, this.spec.username, this.clientId);
     this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
     this.index = await this.store.loadDoc(INDEX_DOC);
@@ -294,7 +301,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         const content = classifyContent(bytes, MAX_TEXT_BYTES);
         const sha256 = sha256Hex(bytes);
         if (content.kind === 'text') {
-          await this.createFileDoc(id, content.text);
+          await this.docs.create(id, content.text);
           newEntries.push([scanned.path, { id, kind: 'text', mode, size: bytes.byteLength }]);
           this.setBase(scanned.path, { id, kind: 'text', mode, sha256, text: content.text });
         } else {
@@ -335,7 +342,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const backups = new BackupFolder(this.stateDir, this.spec.projectName, '');
     const entries = this.indexEntries();
     // Follow every file doc first, so their contents arrive together.
-    await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
+    await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.docs.ensure(entry.id) : undefined)));
     phase('docsLoaded');
     let done = 0;
     const checked: CheckedFolders = { folders: new Set() };
@@ -388,7 +395,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** The daemon restarted: local state is loaded, edits made meanwhile are found and synced. */
   async resume(): Promise<void> {
     await this.open();
-    await Promise.all([...this.indexEntries().values()].map((entry) => (entry.kind === 'text' ? this.ensureFileDoc(entry.id) : undefined)));
+    await Promise.all([...this.indexEntries().values()].map((entry) => (entry.kind === 'text' ? this.docs.ensure(entry.id) : undefined)));
     // Remote changes stored here before a crash may never have reached the disk: look at all.
     await this.goLive({ checkEveryPath: true });
   }
@@ -401,7 +408,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.live = true;
     this.mirroring = true;
     this.connection.follow(INDEX_DOC, this.index);
-    for (const [id, doc] of this.fileDocs) this.connection.follow(fileDocName(id), doc);
+    for (const [id, doc] of this.docs.entries()) this.connection.follow(fileDocName(id), doc);
     if (this.connection.state === 'offline') this.connection.start();
     this.index.on('update', this.onIndexUpdate);
     filesMap(this.index).observe(this.onFilesChanged);
@@ -420,7 +427,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Resolves once the server stored everything this folder holds. */
   async waitUntilSaved(progress?: (saved: number, total: number) => void, timeoutMs = 600_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const total = this.fileDocs.size + 1;
+    const total = this.docs.size + 1;
     while (this.connection.unsavedCount > 0 || this.connection.state !== 'online') {
       if (this.connection.state === 'refused') throw new Error(this.connection.refusedReason ?? 'the server refused the folder');
       if (Date.now() > deadline) throw new Error('timed out waiting for the server to store the folder');
@@ -515,7 +522,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.pauseIfOffBranch();
     if (!this.pausedReason) return true;
     // Resuming reconciles the whole folder, which finds what is still there.
-    this.touchedWhilePaused.add(path);
     this.forgetSettling(path);
     return false;
   }
@@ -568,14 +574,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const change = decideContentChange(entry, content.kind);
     if (change === 'new-file' || !entry) return this.applyNewDiskFile(path, disk, content);
     if (change === 'edit-text' && content.kind === 'text') {
-      const doc = await this.ensureFileDoc(entry.id);
+      const doc = await this.docs.ensure(entry.id);
       const ytext = contentText(doc);
       const inDoc = ytext.toString();
       if (base?.id !== entry.id && !this.connection.isSynced(fileDocName(entry.id)) && inDoc.length === 0 && entry.size > 0) {
         // The path now names another doc (replaced or split there) whose text has not arrived:
         // pushing the disk into it would duplicate that text. Its arrival writes the path,
         // folding this disk edit in against the base.
-        this.writeWhenSynced(entry.id);
+        this.docs.writeWhenSynced(entry.id);
         return;
       }
       const baseText = base?.kind === 'text' && base.text !== undefined ? base.text : inDoc;
@@ -606,7 +612,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const id = entry.kind === content.kind ? entry.id : newFileId();
     const mode = modeToShare(disk.mode, base, entry);
     if (content.kind === 'text') {
-      await this.createFileDoc(id, content.text);
+      await this.docs.create(id, content.text);
       this.index.transact(() => files.set(path, { id, kind: 'text', mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
       this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
     } else {
@@ -657,7 +663,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.forgetSettling(path);
     const id = newFileId();
     if (content.kind === 'text') {
-      await this.createFileDoc(id, content.text);
+      await this.docs.create(id, content.text);
       this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
       this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
       this.emitActivity('local', 'created', path, lineStats('', content.text));
@@ -722,7 +728,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private async admitted(path: string, entry: IndexEntry, disk: Uint8Array | null): Promise<boolean> {
     if (!this.mirroring) return true;
-    const doc = entry.kind === 'text' ? await this.ensureFileDoc(entry.id) : null;
+    const doc = entry.kind === 'text' ? await this.docs.ensure(entry.id) : null;
     if (await this.gate.admit({ path, entry, doc, disk })) return true;
     if (this.gate.waitingRemovals > 0) this.scheduleBurstEnd();
     return false;
@@ -752,7 +758,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         this.enqueue(path, async () => {
           const current = parseIndexEntry(filesMap(this.index).get(path));
           if (current?.id !== entry.id || (await this.diskReader.fileAt(path))) return;
-          const doc = current.kind === 'text' ? await this.ensureFileDoc(current.id) : null;
+          const doc = current.kind === 'text' ? await this.docs.ensure(current.id) : null;
           deleted.push(await this.gate.classify({ path, entry: current, doc, disk: null }));
         }),
       ),
@@ -850,12 +856,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const id = newFileId();
     if (entry.kind === 'text') {
       const docName = fileDocName(entry.id);
-      const text = contentText(await this.ensureFileDoc(entry.id)).toString();
+      const text = contentText(await this.docs.ensure(entry.id)).toString();
       if (!this.connection.isSynced(docName) && text.length === 0 && entry.size > 0) {
-        this.writeWhenSynced(entry.id); // Its content has not arrived yet; writing the path splits it then.
+        this.docs.writeWhenSynced(entry.id); // Its content has not arrived yet; writing the path splits it then.
         return;
       }
-      await this.createFileDoc(id, text);
+      await this.docs.create(id, text);
     }
     this.index.transact(() => filesMap(this.index).set(path, { ...entry, id }), LOCAL_ORIGIN);
     const base = this.bases.get(path);
@@ -864,20 +870,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.writePath(path);
   }
 
-  /**
-   * Writes the doc's paths once the server's state of it has arrived. The arrival of new
-   * content would do that by itself, but not an arrival with nothing new: a file emptied
-   * since its entry recorded a size, whose doc came from the local store, would wait for the
-   * next rescan.
-   */
-  private writeWhenSynced(id: string): void {
-    this.awaitingSync.add(fileDocName(id));
-  }
-
   private onDocSynced(docName: string): void {
-    if (!this.awaitingSync.delete(docName) || !this.mirroring) return;
-    const id = fileIdOfDoc(docName);
-    if (!id) return;
+    const id = this.docs.takeAwaited(docName);
+    if (!id || !this.mirroring) return;
     const paths = this.pathsOfFileId(id);
     for (const path of paths) this.enqueue(path, () => this.writePath(path));
     this.splitSharedIds(paths);
@@ -886,51 +881,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Usually one path; two when both sides renamed the same file at once (same id, two keys). */
   private pathsOfFileId(id: string): string[] {
     return this.pathsById.of(id);
-  }
-
-  /**
-   * The file's doc, loaded once: two paths' work may ask for the same id at once, and two
-   * loads would register two docs of which only the first is followed, so edits to the
-   * other would never reach the server.
-   */
-  private ensureFileDoc(id: string): Promise<Y.Doc> {
-    const known = this.fileDocs.get(id);
-    if (known) return Promise.resolve(known);
-    let loading = this.loadingDocs.get(id);
-    if (!loading) {
-      loading = this.store.loadDoc(fileDocName(id)).then((doc) => this.registerFileDoc(id, doc));
-      this.loadingDocs.set(id, loading);
-      void loading.then(
-        () => this.loadingDocs.delete(id),
-        () => this.loadingDocs.delete(id),
-      );
-    }
-    return loading;
-  }
-
-  /** Makes a file doc part of the mirror: remote changes to it are written to disk. */
-  private registerFileDoc(id: string, doc: Y.Doc): Y.Doc {
-    // This folder's id for this run, before any edit of ours: teammates can tell whose text it is.
-    doc.clientID = this.clientId;
-    this.fileDocs.set(id, doc);
-    doc.on('update', (_update: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE_ORIGIN) return;
-      this.docsToWrite.add(id);
-      if (!this.mirroring) return;
-      for (const path of this.pathsOfFileId(id)) this.enqueue(path, () => this.writePath(path));
-    });
-    if (this.live) this.connection.follow(fileDocName(id), doc);
-    return doc;
-  }
-
-  /** A file doc made here from disk content (share, a new file): stored, then registered. */
-  private async createFileDoc(id: string, text: string): Promise<Y.Doc> {
-    // A guid of our own: Yjs's default draws 32 random numbers per doc, a visible cost of a burst.
-    const doc = new Y.Doc({ guid: fileDocName(id) });
-    doc.clientID = this.clientId;
-    contentText(doc).insert(0, text);
-    await this.store.storeNewDoc(fileDocName(id), doc);
-    return this.registerFileDoc(id, doc);
   }
 
   private refusePath(path: string): boolean {
@@ -973,26 +923,18 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (entry?.kind === 'text' && (await this.awaitingContent(entry))) return;
     const disk = await this.diskReader.readSettled(path);
     if (!entry) {
-      if (!base) return;
-      if (!disk) {
-        this.deleteBase(path);
-        return;
-      }
-      if (disk.kind !== 'dir' && disk.sha256 === base.sha256) {
-        await this.diskIo(() => removeFileSafe(this.spec.root, path));
-        this.deleteBase(path);
-        this.emitActivity('remote', 'deleted', path);
-      } else {
-        // Deleted there, changed here: keep the local version, as a new file of the project.
-        this.deleteBase(path);
-        await this.applyDiskChange(path);
-      }
+      const removal = decideRemoteRemoval(disk, base);
+      if (removal === 'nothing') return;
+      if (removal === 'remove-local') await this.diskIo(() => removeFileSafe(this.spec.root, path));
+      this.deleteBase(path);
+      if (removal === 'remove-local') this.emitActivity('remote', 'deleted', path);
+      if (removal === 'keep-local-as-new') await this.applyDiskChange(path);
       return;
     }
     if (!(await this.clearWayTo(path, disk?.kind === 'dir'))) return;
     if (entry.kind === 'text') {
       if (await this.awaitingContent(entry)) return;
-      const doc = await this.ensureFileDoc(entry.id);
+      const doc = await this.docs.ensure(entry.id);
       const ytext = contentText(doc);
       let text = ytext.toString();
       if (disk && disk.kind === 'file' && base && disk.sha256 !== base.sha256) {
@@ -1008,7 +950,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       }
       const bytes = Buffer.from(text, 'utf8');
       const sha256 = sha256Hex(bytes);
-      this.docsToWrite.delete(entry.id);
+      this.docs.changedByServer.delete(entry.id);
       if (disk && disk.kind === 'file' && disk.sha256 === sha256 && disk.mode === entry.mode) {
         this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
         return;
@@ -1037,9 +979,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * entry says it has bytes): its arrival writes the path, so nothing is read or written now.
    */
   private async awaitingContent(entry: IndexEntry): Promise<boolean> {
-    const doc = await this.ensureFileDoc(entry.id);
+    const doc = await this.docs.ensure(entry.id);
     if (this.connection.isSynced(fileDocName(entry.id)) || contentText(doc).length > 0 || entry.size === 0) return false;
-    this.writeWhenSynced(entry.id);
+    this.docs.writeWhenSynced(entry.id);
     return true;
   }
 
@@ -1082,7 +1024,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** The project's bytes for an entry (text from its doc, binary from its blob). */
   private async projectBytes(entry: IndexEntry): Promise<{ bytes: Uint8Array; sha256: string; text?: string }> {
     if (entry.kind === 'text') {
-      const text = contentText(await this.ensureFileDoc(entry.id)).toString();
+      const text = contentText(await this.docs.ensure(entry.id)).toString();
       const bytes = Buffer.from(text, 'utf8');
       return { bytes, sha256: sha256Hex(bytes), text };
     }
@@ -1239,7 +1181,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const docName = fileDocName(entry.id);
       if (entry.kind !== 'text' || !server?.sha256 || server.fileId !== entry.id) continue;
       if (!this.connection.isSynced(docName) || this.connection.isUnsaved(docName)) continue;
-      const doc = this.fileDocs.get(entry.id);
+      const doc = this.docs.get(entry.id);
       if (!doc || sha256Hex(Buffer.from(contentText(doc).toString(), 'utf8')) === server.sha256) continue;
       this.connection.resync(docName);
       resynced++;
@@ -1342,60 +1284,32 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** The disk holds `base` at `path`: does the project hold something else there? */
   private projectAhead(path: string, base: Base): boolean {
     const entry = parseIndexEntry(filesMap(this.index).get(path));
-    const doc = entry?.kind === 'text' ? this.fileDocs.get(entry.id) : undefined;
-    return projectAheadOfBase(base, entry, { docLength: doc ? contentText(doc).length : undefined, docChanged: entry ? this.docsToWrite.has(entry.id) : false });
+    const doc = entry?.kind === 'text' ? this.docs.get(entry.id) : undefined;
+    return projectAheadOfBase(base, entry, { docLength: doc ? contentText(doc).length : undefined, docChanged: entry ? this.docs.changedByServer.has(entry.id) : false });
   }
 
-  private offBranch(): boolean {
-    const tracked = (projectMap(this.index).get('branch') as string | undefined) ?? null;
-    const branch = this.git.branch;
-    return tracked !== null && branch !== null && branch !== tracked;
-  }
-
-  /**
-   * Pauses at once when the branch read last differs from the tracked one. Work on a path
-   * calls this after git settled, so a checkout's file events never run before the pause
-   * that checkout causes; resuming (which reconciles) is left to checkBranch.
-   */
   private pauseIfOffBranch(): void {
-    if (this.pausedReason || !this.offBranch()) return;
-    const tracked = projectMap(this.index).get('branch') as string;
-    const branch = this.git.branch;
-    this.pausedReason = `on branch ${branch}; the project tracks ${tracked}`;
-    this.log.warn({ branch, tracked }, 'paused: branch differs from the tracked one');
-    this.emitStatus();
+    if (this.branchPause.pauseIfOffBranch()) this.emitStatus();
   }
 
   private async checkBranch(): Promise<void> {
-    const branch = this.git.branch;
-    const tracked = (projectMap(this.index).get('branch') as string | undefined) ?? null;
-    const mismatch = this.offBranch();
-    if (mismatch) {
-      this.pauseIfOffBranch();
-    } else if (this.pausedReason) {
-      this.pausedReason = null;
-      this.log.info({ branch }, 'resumed: back on the tracked branch');
-      this.touchedWhilePaused.clear();
-      this.emitStatus();
-      await this.reconcile();
-    }
-    if (!mismatch && branch && tracked === branch) await this.git.recordNewCommits(this.api, this.spec.projectId).catch(() => undefined);
+    const change = this.branchPause.update();
+    if (change !== 'unchanged') this.emitStatus();
+    if (change === 'resumed') await this.reconcile();
+    if (this.branchPause.onTrackedBranch) await this.git.recordNewCommits(this.api, this.spec.projectId).catch(() => undefined);
     this.presence.announce(this.git.branch);
+  }
+
+  /** Why the folder does not sync now (a branch switch), or null. */
+  private get pausedReason(): string | null {
+    return this.branchPause.reason;
   }
 
   status(): FolderStatus {
     const connection = this.connection.state;
     const unsaved = this.connection.unsavedCount;
-    const state: SyncState =
-      this.pausedReason || this.gate?.halted
-      ? 'paused'
-      : connection === 'refused'
-        ? 'refused'
-        : connection !== 'online'
-          ? 'offline'
-          : unsaved > 0 || this.queue.busy > 0 || this.settleTimers.size > 0 || this.burstEnd !== null
-            ? 'unsaved'
-            : 'synced';
+    const pending = this.queue.busy > 0 || this.settleTimers.size > 0 || this.burstEnd !== null;
+    const state = syncStateOf({ paused: this.pausedReason !== null || this.gate?.halted === true, connection, unsaved, pending });
     const peers = this.presence.peers();
     return {
       root: this.spec.root,

@@ -49,7 +49,8 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
       if (this.debounce) clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void this.read().then(() => this.emit('change')), 50);
     });
-    this.watcher.on('error', () => undefined);
+    // The folder's .git went away (a repository deleted or moved): the branch stays as read last.
+    this.watcher.on('error', (err) => this.log.warn({ err }, 'watching .git failed'));
   }
 
   private async read(): Promise<void> {

@@ -5,10 +5,13 @@ import type { IndexEntry } from '../../common/index-entry.js';
 import {
   decideContentChange,
   decideDiskChange,
+  decideRemoteRemoval,
   decideRescanFinding,
   projectAheadOfBase,
+  syncStateOf,
   type DiskChangeAction,
   type DiskFacts,
+  type RemovalAction,
   type RescanAction,
   type ScanFinding,
 } from '../../daemon/decisions.js';
@@ -81,4 +84,29 @@ describe('projectAheadOfBase: the disk holds the base; does the project hold som
     ['a symlink pointing elsewhere', base({ kind: 'symlink', mode: 0o777, target: 'a' }), entry({ kind: 'symlink', mode: 0o777, target: 'b' }), same, true],
   ];
   for (const [name, known, indexed, text, expected] of rows) it(name, () => expect(projectAheadOfBase(known, indexed, text)).toBe(expected));
+});
+
+describe('decideRemoteRemoval: a teammate deleted the path', () => {
+  const rows: Array<[string, DiskFacts, Base | undefined, RemovalAction]> = [
+    ['never here', file('A'), undefined, 'nothing'],
+    ['gone here too: forget the base', null, base(), 'forget-base'],
+    ['the disk holds what the project last had: remove it here', file('A'), base(), 'remove-local'],
+    ['changed here meanwhile: keep it, as a new file of the project', file('B'), base(), 'keep-local-as-new'],
+    ['a folder stands there now: keep it', { kind: 'dir' }, base(), 'keep-local-as-new'],
+    ['a symlink as it was: remove it', { kind: 'symlink', sha256: 'A' }, base({ kind: 'symlink', mode: 0o777 }), 'remove-local'],
+  ];
+  for (const [name, disk, known, expected] of rows) it(name, () => expect(decideRemoteRemoval(disk, known)).toBe(expected));
+});
+
+describe('syncStateOf: the word a folder status shows', () => {
+  const online = { paused: false, connection: 'online' as const, unsaved: 0, pending: false };
+  const rows: Array<[string, Parameters<typeof syncStateOf>[0], string]> = [
+    ['all stored, nothing on its way', online, 'synced'],
+    ['updates not yet acknowledged', { ...online, unsaved: 3 }, 'unsaved'],
+    ['paths queued or settling', { ...online, pending: true }, 'unsaved'],
+    ['offline with unsaved work: offline first', { ...online, connection: 'connecting', unsaved: 3 }, 'offline'],
+    ['refused by the server', { ...online, connection: 'refused' }, 'refused'],
+    ['paused wins over everything: it is the user\'s to resolve', { paused: true, connection: 'refused', unsaved: 3, pending: true }, 'paused'],
+  ];
+  for (const [name, facts, expected] of rows) it(name, () => expect(syncStateOf(facts)).toBe(expected));
 });
