@@ -131,3 +131,35 @@ export function syncStateOf({ paused, connection, unsaved, pending }: { paused: 
   if (connection !== 'online') return 'offline';
   return unsaved > 0 || pending ? 'unsaved' : 'synced';
 }
+
+/** One key of a remote change of the index: added or updated (with its entry now), or deleted (with its entry before). */
+export type IndexKeyChange = { path: string; deleted: false; entry: IndexEntry | null } | { path: string; deleted: true; old: IndexEntry | null };
+
+export type IndexChangeAction = { do: 'rename'; from: string; to: string } | { do: 'write'; path: string };
+
+/**
+ * What a remote change of the index means for the disk. A deleted key whose file id reappears
+ * under a new key was renamed: the file is moved, not removed and written again. One new key
+ * takes the file over; a second new key with the same id (both sides renamed it at once) is
+ * written as a file of its own. Every other key is written as the project now has it.
+ */
+export function planIndexChanges(changes: readonly IndexKeyChange[]): IndexChangeAction[] {
+  const addedById = new Map<string, string[]>();
+  for (const change of changes) {
+    if (!change.deleted && change.entry) addedById.set(change.entry.id, [...(addedById.get(change.entry.id) ?? []), change.path]);
+  }
+  const actions: IndexChangeAction[] = [];
+  const renameTargets = new Set<string>();
+  for (const change of changes) {
+    if (!change.deleted) continue;
+    const to = change.old ? addedById.get(change.old.id)?.find((candidate) => !renameTargets.has(candidate)) : undefined;
+    if (to) {
+      renameTargets.add(to);
+      actions.push({ do: 'rename', from: change.path, to });
+    } else {
+      actions.push({ do: 'write', path: change.path });
+    }
+  }
+  for (const change of changes) if (!change.deleted && !renameTargets.has(change.path)) actions.push({ do: 'write', path: change.path });
+  return actions;
+}

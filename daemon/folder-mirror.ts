@@ -26,7 +26,16 @@ import { FolderPresence } from './folder-presence.js';
 import { PathQueue } from './path-queue.js';
 import { BranchPause } from './branch-pause.js';
 import { FileDocs } from './file-docs.js';
-import { decideContentChange, decideDiskChange, decideRemoteRemoval, decideRescanFinding, projectAheadOfBase, syncStateOf } from './decisions.js';
+import {
+  decideContentChange,
+  decideDiskChange,
+  decideRemoteRemoval,
+  decideRescanFinding,
+  planIndexChanges,
+  projectAheadOfBase,
+  syncStateOf,
+  type IndexKeyChange,
+} from './decisions.js';
 import { noteEvent, settleVerdict, type Settling } from './settling.js';
 import { PathsByFileId } from './paths-by-id.js';
 import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
@@ -801,31 +810,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly onFilesChanged = (event: Y.YMapEvent<IndexEntry>) => {
     if (event.transaction.origin !== REMOTE_ORIGIN) return;
     const files = filesMap(this.index);
-    // New keys by file id: a deleted key whose id reappears under a new key was renamed.
-    const addedById = new Map<string, string[]>();
-    for (const [path, change] of event.changes.keys) {
-      if (change.action === 'delete') continue;
-      const entry = parseIndexEntry(files.get(path));
-      if (entry) addedById.set(entry.id, [...(addedById.get(entry.id) ?? []), path]);
+    const changes: IndexKeyChange[] = [...event.changes.keys].map(([path, change]) =>
+      change.action === 'delete' ? { path, deleted: true, old: parseIndexEntry(change.oldValue) } : { path, deleted: false, entry: parseIndexEntry(files.get(path)) },
+    );
+    for (const action of planIndexChanges(changes)) {
+      if (action.do === 'rename') this.enqueue(action.to, () => this.applyRemoteRename(action.from, action.to));
+      else this.enqueue(action.path, () => this.writePath(action.path));
     }
-    const renameTargets = new Set<string>();
-    for (const [path, change] of event.changes.keys) {
-      if (change.action !== 'delete') continue;
-      const old = parseIndexEntry(change.oldValue);
-      // One new key takes the file over; a second new key with the same id (both sides renamed
-      // it at once) is written as a file of its own below.
-      const newPath = old ? addedById.get(old.id)?.find((candidate) => !renameTargets.has(candidate)) : undefined;
-      if (newPath) {
-        renameTargets.add(newPath);
-        this.enqueue(newPath, () => this.applyRemoteRename(path, newPath));
-      } else {
-        this.enqueue(path, () => this.writePath(path));
-      }
-    }
-    for (const [path, change] of event.changes.keys) {
-      if (change.action !== 'delete' && !renameTargets.has(path)) this.enqueue(path, () => this.writePath(path));
-    }
-    this.splitSharedIds([...addedById.values()].flat());
+    this.splitSharedIds(changes.filter((change) => !change.deleted && change.entry).map((change) => change.path));
   };
 
   /**

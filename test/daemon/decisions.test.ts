@@ -6,11 +6,14 @@ import {
   decideContentChange,
   decideDiskChange,
   decideRemoteRemoval,
+  planIndexChanges,
   decideRescanFinding,
   projectAheadOfBase,
   syncStateOf,
   type DiskChangeAction,
   type DiskFacts,
+  type IndexChangeAction,
+  type IndexKeyChange,
   type RemovalAction,
   type RescanAction,
   type ScanFinding,
@@ -109,4 +112,25 @@ describe('syncStateOf: the word a folder status shows', () => {
     ['paused wins over everything: it is the user\'s to resolve', { paused: true, connection: 'refused', unsaved: 3, pending: true }, 'paused'],
   ];
   for (const [name, facts, expected] of rows) it(name, () => expect(syncStateOf(facts)).toBe(expected));
+});
+
+describe('planIndexChanges: a remote change of the index, for the disk', () => {
+  const added = (path: string, id = 'f1'): IndexKeyChange => ({ path, deleted: false, entry: entry({ id }) });
+  const deleted = (path: string, id = 'f1'): IndexKeyChange => ({ path, deleted: true, old: entry({ id }) });
+  const rows: Array<[string, IndexKeyChange[], IndexChangeAction[]]> = [
+    ['a new file is written', [added('a.ts')], [{ do: 'write', path: 'a.ts' }]],
+    ['a removed file is written (removed, or kept if changed here)', [deleted('a.ts')], [{ do: 'write', path: 'a.ts' }]],
+    ['a key gone and its id under a new key: a rename', [deleted('a.ts'), added('b.ts')], [{ do: 'rename', from: 'a.ts', to: 'b.ts' }]],
+    ['the new key first in the event: still a rename', [added('b.ts'), deleted('a.ts')], [{ do: 'rename', from: 'a.ts', to: 'b.ts' }]],
+    ['a delete and an add of different files: no rename', [deleted('a.ts', 'f1'), added('b.ts', 'f2')], [{ do: 'write', path: 'a.ts' }, { do: 'write', path: 'b.ts' }]],
+    [
+      'both sides renamed it at once: one new key takes the file, the other is written as a file of its own',
+      [deleted('a.ts'), added('b.ts'), added('c.ts')],
+      [{ do: 'rename', from: 'a.ts', to: 'b.ts' }, { do: 'write', path: 'c.ts' }],
+    ],
+    // A key set again shows as an update, never as a delete and an add in one event.
+    ['two files swapped names: both keys updated, both written', [added('a.ts', 'f2'), added('b.ts', 'f1')], [{ do: 'write', path: 'a.ts' }, { do: 'write', path: 'b.ts' }]],
+    ['a malformed entry is written (and refused there), never renamed onto', [deleted('a.ts'), { path: 'b.ts', deleted: false, entry: null }], [{ do: 'write', path: 'a.ts' }, { do: 'write', path: 'b.ts' }]],
+  ];
+  for (const [name, changes, expected] of rows) it(name, () => expect(planIndexChanges(changes)).toEqual(expected));
 });
