@@ -234,6 +234,66 @@ async function prepareFolder(dir: string): Promise<boolean> {
   return true;
 }
 
+/** One pull under way: where it writes, what it has done so far. */
+interface PullRun {
+  root: string;
+  api: ApiClient;
+  projectId: string;
+  tally: { written: number; unchanged: number; bytes: number };
+  /** Each path pulled, by the hash of what it holds now (the manifest). */
+  pulled: Map<string, string>;
+  failed: PullFailure[];
+  /** Writes a stale local file or folder stood in the way of: tried again after the removals. */
+  blocked: ProjectFile[];
+  progress: () => void;
+}
+
+/** Writes one entry (a file or a symlink); a failure of that file alone is noted, not thrown. */
+async function pullEntry(run: PullRun, entry: ProjectFile, retrying: boolean): Promise<void> {
+  try {
+    const outcome = entry.kind === 'symlink' ? await pullSymlink(run.root, entry) : await pullFile(run.root, run.api, run.projectId, entry);
+    run.pulled.set(entry.path, outcome.sha256);
+    if (outcome.state === 'written') {
+      run.tally.written++;
+      run.tally.bytes += outcome.bytes;
+    } else {
+      run.tally.unchanged++;
+    }
+  } catch (err) {
+    if (!retrying && isBlocked(err)) {
+      run.blocked.push(entry);
+      return;
+    }
+    const reason = perFileReason(err);
+    if (reason === undefined) throw err;
+    run.failed.push({ path: entry.path, reason });
+  }
+  run.progress();
+}
+
+/** Why a path from the server may not be written here, or null. */
+function unsafeReason(path: string): string | null {
+  try {
+    assertSafeIndexPath(path);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Removes the stale local paths; what cannot be removed is a failure of its own. Returns what was removed. */
+async function removeStale(root: string, paths: readonly string[], failed: PullFailure[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const path of paths) {
+    try {
+      if (await removeFileSafe(root, path)) removed.push(path);
+    } catch (err) {
+      failed.push({ path, reason: `could not remove it: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+  return removed;
+}
+
 export async function pull(options: PullOptions): Promise<PullResult> {
   const started = performance.now();
   const { session, project } = await openProject(options.project);
@@ -248,75 +308,48 @@ export async function pull(options: PullOptions): Promise<PullResult> {
   const previous = await readPullManifest(root);
   const samePrevious = previous && previous.server === session.server && previous.projectId === project.id ? previous : null;
 
-  const failed: PullFailure[] = [];
-  const pulled = new Map<string, string>();
-  let written = 0;
-  let unchanged = 0;
-  let bytes = 0;
   let done = 0;
-  const progress = () => options.onProgress?.(++done, entries.length);
+  const run: PullRun = {
+    root,
+    api: session.api,
+    projectId: project.id,
+    tally: { written: 0, unchanged: 0, bytes: 0 },
+    pulled: new Map(),
+    failed: [],
+    blocked: [],
+    progress: () => options.onProgress?.(++done, entries.length),
+  };
+  const { failed, pulled, progress } = run;
 
-  const safeEntries: ProjectFile[] = [];
-  for (const entry of entries) {
-    try {
-      assertSafeIndexPath(entry.path);
-      safeEntries.push(entry);
-    } catch (err) {
-      failed.push({ path: entry.path, reason: err instanceof Error ? err.message : String(err) });
+  const safeEntries = entries.filter((entry) => {
+    const reason = unsafeReason(entry.path);
+    if (reason !== null) {
+      failed.push({ path: entry.path, reason });
       progress();
     }
-  }
+    return reason === null;
+  });
 
-  const blocked: ProjectFile[] = [];
-  const apply = async (entry: ProjectFile, retrying: boolean) => {
-    try {
-      const outcome = entry.kind === 'symlink' ? await pullSymlink(root, entry) : await pullFile(root, session.api, project.id, entry);
-      pulled.set(entry.path, outcome.sha256);
-      if (outcome.state === 'written') {
-        written++;
-        bytes += outcome.bytes;
-      } else {
-        unchanged++;
-      }
-    } catch (err) {
-      if (!retrying && isBlocked(err)) {
-        blocked.push(entry);
-        return;
-      }
-      const reason = perFileReason(err);
-      if (reason === undefined) throw err;
-      failed.push({ path: entry.path, reason });
-    }
-    progress();
-  };
-
+  const apply = (entry: ProjectFile, retrying: boolean) => pullEntry(run, entry, retrying);
   // Files first, then symlinks: a link's target is checked against what exists on disk.
   const concurrency = options.concurrency ?? DEFAULT_PULL_CONCURRENCY;
   await pMap(safeEntries.filter((e) => e.kind !== 'symlink'), (entry) => apply(entry, false), { concurrency });
   await pMap(safeEntries.filter((e) => e.kind === 'symlink'), (entry) => apply(entry, false), { concurrency });
 
   // Removal comes after the writes, so the ignore rules it reads are the project's current ones.
-  const projectPaths = new Set(entries.map((e) => e.path));
-  const removedPaths: string[] = [];
-  for (const path of await staleLocalPaths(root, projectPaths, options.delete === true, samePrevious)) {
-    try {
-      if (await removeFileSafe(root, path)) removedPaths.push(path);
-    } catch (err) {
-      failed.push({ path, reason: `could not remove it: ${err instanceof Error ? err.message : String(err)}` });
-    }
-  }
+  const stale = await staleLocalPaths(root, new Set(entries.map((e) => e.path)), options.delete === true, samePrevious);
+  const removedPaths = await removeStale(root, stale, failed);
   // A write a stale folder or file stood in the way of gets one more try now that it is gone.
-  for (const entry of blocked.splice(0)) await apply(entry, true);
+  for (const entry of run.blocked.splice(0)) await apply(entry, true);
 
-  const manifest: PullManifest = {
+  await writePullManifest({
     version: 1,
     folder: root,
     server: session.server,
     projectId: project.id,
     createdByPull: createdFolder || (samePrevious?.createdByPull ?? false),
     files: Object.fromEntries([...pulled].sort(([a], [b]) => comparePaths(a, b))),
-  };
-  await writePullManifest(manifest).catch(() => {
+  }).catch(() => {
     // Only a later pull's clean-up depends on it; the files themselves are in place.
   });
 
@@ -327,10 +360,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     dir,
     createdFolder,
     files: entries.length,
-    written,
-    unchanged,
+    ...run.tally,
     removed: removedPaths.length,
-    bytes,
     durationMs: Math.round(performance.now() - started),
     removedPaths: removedPaths.sort(),
     failed: failed.sort(byPath),
