@@ -38,6 +38,42 @@ async function until(check: () => Promise<boolean>, what: string, ms = 10_000): 
 
 const readText = (path: string) => readFile(path, 'utf8').catch(() => null);
 
+type Timed = <T>(step: string, run: () => Promise<T>) => Promise<T>;
+
+/** A user signed in by name (the server is in open mode on loopback). */
+async function signIn(serverUrl: string, username: string): Promise<{ token: string }> {
+  const response = await fetch(`${serverUrl}/api/auth/open`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username }),
+  });
+  return (await response.json()) as { token: string };
+}
+
+/** Live edits both ways, one at the same time on both sides, each timed until the other folder has it. */
+async function editBothWays(folders: { alice: string; bob: string }, timed: Timed): Promise<void> {
+  const edited = "export function greet(name) {\n  return `Hello, ${name}! Welcome to codeshare.`;\n}\n";
+  await timed("alice edits src/greet.js; bob's copy has it", async () => {
+    await writeFile(join(folders.alice, 'src/greet.js'), edited);
+    await until(async () => (await readText(join(folders.bob, 'src/greet.js'))) === edited, 'edit to reach bob');
+  });
+  await timed("bob creates TODO.md; alice's folder has it", async () => {
+    await writeFile(join(folders.bob, 'TODO.md'), '- [ ] try codeshare with a teammate\n');
+    await until(async () => (await readText(join(folders.alice, 'TODO.md'))) !== null, 'new file to reach alice');
+  });
+  await timed('both edit README.md at once; both edits land in both folders', async () => {
+    await Promise.all([
+      writeFile(join(folders.alice, 'README.md'), '# Demo project (alice was here)\n\nShared live with codeshare.\n'),
+      writeFile(join(folders.bob, 'README.md'), '# Demo project\n\nShared live with codeshare. (bob too)\n'),
+    ]);
+    const both = '# Demo project (alice was here)\n\nShared live with codeshare. (bob too)\n';
+    await until(
+      async () => (await readText(join(folders.alice, 'README.md'))) === both && (await readText(join(folders.bob, 'README.md'))) === both,
+      'both edits to merge',
+    );
+  });
+}
+
 export async function demo(options: { keep?: boolean }): Promise<DemoResult> {
   const work = await mkdtemp(join(tmpdir(), 'codeshare-demo-'));
   const steps: { step: string; ms: number }[] = [];
@@ -59,16 +95,8 @@ export async function demo(options: { keep?: boolean }): Promise<DemoResult> {
   const daemons: Daemon[] = [];
   const clients: ControlClient[] = [];
   try {
-    const signIn = async (username: string) => {
-      const response = await fetch(`${server.url}/api/auth/open`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username }),
-      });
-      return (await response.json()) as { token: string };
-    };
-    const alice = await signIn('alice');
-    const bob = await signIn('bob');
+    const alice = await signIn(server.url, 'alice');
+    const bob = await signIn(server.url, 'bob');
     const folders = { alice: join(work, 'alice', 'demo'), bob: join(work, 'bob', 'demo') };
     for (const [path, content] of Object.entries(SAMPLE)) {
       await mkdir(join(folders.alice, path, '..'), { recursive: true });
@@ -111,26 +139,7 @@ export async function demo(options: { keep?: boolean }): Promise<DemoResult> {
         username: 'bob',
       }),
     );
-    const edited = "export function greet(name) {\n  return `Hello, ${name}! Welcome to codeshare.`;\n}\n";
-    await timed("alice edits src/greet.js; bob's copy has it", async () => {
-      await writeFile(join(folders.alice, 'src/greet.js'), edited);
-      await until(async () => (await readText(join(folders.bob, 'src/greet.js'))) === edited, 'edit to reach bob');
-    });
-    await timed("bob creates TODO.md; alice's folder has it", async () => {
-      await writeFile(join(folders.bob, 'TODO.md'), '- [ ] try codeshare with a teammate\n');
-      await until(async () => (await readText(join(folders.alice, 'TODO.md'))) !== null, 'new file to reach alice');
-    });
-    await timed('both edit README.md at once; both edits land in both folders', async () => {
-      await Promise.all([
-        writeFile(join(folders.alice, 'README.md'), '# Demo project (alice was here)\n\nShared live with codeshare.\n'),
-        writeFile(join(folders.bob, 'README.md'), '# Demo project\n\nShared live with codeshare. (bob too)\n'),
-      ]);
-      const both = '# Demo project (alice was here)\n\nShared live with codeshare. (bob too)\n';
-      await until(
-        async () => (await readText(join(folders.alice, 'README.md'))) === both && (await readText(join(folders.bob, 'README.md'))) === both,
-        'both edits to merge',
-      );
-    });
+    await editBothWays(folders, timed);
     return { server: server.url, storage: dataDir, folders, steps, kept: options.keep ?? false };
   } finally {
     for (const client of clients) client.close();
