@@ -134,11 +134,6 @@ export class DiscardGate {
     return held;
   }
 
-  /** Removals waiting for their burst's end are forgotten (the folder stops or pauses). */
-  forget(path: string): void {
-    this.emptied.delete(path);
-  }
-
   private async hold(changes: LocalChange[]): Promise<void> {
     if (changes.length === 0) return;
     const began = this.halt === null;
