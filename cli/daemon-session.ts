@@ -1,6 +1,6 @@
 // The daemon a command talks to: this home's, started on demand.
 import { codesharePaths } from '../common/paths.js';
-import { ControlClient, DaemonError, connectIfRunning, ensureDaemon } from '../daemon/control-client.js';
+import { ControlClient, DaemonError, connectIfRunning, ensureDaemon } from '../common/control-client.js';
 import { CliError } from './errors.js';
 
 export const stateDir = () => codesharePaths().stateDir;

@@ -1,7 +1,7 @@
 // share and join: on a terminal the live Ink view (q detaches, l leaves); elsewhere (CI too) plain lines,
 // returning once the folder is live.
 import { resolve } from 'node:path';
-import type { FolderEvent } from '../daemon/control-protocol.js';
+import type { FolderEvent } from '../common/control-protocol.js';
 import { emit, interactiveTerminal, progressLine } from './output.js';
 
 export async function runLive<T extends { root: string; project: string; joinCommand: string }>(

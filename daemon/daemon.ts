@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promi
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, join, resolve, sep } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { FolderEvent } from './control-protocol.js';
+import type { FolderEvent } from '../common/control-protocol.js';
 import { FolderMirror, type FolderSpec } from './folder-mirror.js';
 import {
   FOLDERS_FILE,
@@ -14,9 +14,9 @@ import {
   type ControlMethods,
   type ControlRequest,
   type DaemonMemory,
-} from './control-protocol.js';
+} from '../common/control-protocol.js';
 import { ProjectApi, ProjectApiError } from './project-api.js';
-import type { GuardSettings } from './control-protocol.js';
+import type { GuardSettings } from '../common/control-protocol.js';
 import { isInside } from '../common/fs-helpers.js';
 
 const VERSION = '0.1.0';

@@ -4,7 +4,7 @@
 // the action out; the tables in test/daemon/decisions.test.ts pin every row (the shape of
 // Mutagen's reconcile_test.go).
 import { sharedMode, type IndexEntry } from '../common/index-entry.js';
-import type { ConnectionState, SyncState } from './control-protocol.js';
+import type { ConnectionState, SyncState } from '../common/control-protocol.js';
 import type { Base } from './local-store.js';
 
 /** What the disk holds at a path, as far as deciding needs: its kind, bytes' hash and mode. */

@@ -10,7 +10,7 @@ import type * as Y from 'yjs';
 import { contentText, type IndexEntry } from '../common/index-entry.js';
 import type { Authors } from './authorship.js';
 import { holdsCommitted, type CommittedFiles } from './committed-files.js';
-import type { FolderHalt } from './control-protocol.js';
+import type { FolderHalt } from '../common/control-protocol.js';
 import { guardBurst, type GitSignals, type GuardSettings, type LocalChange } from './discard-guard.js';
 import { sha256Hex } from './file-content.js';
 

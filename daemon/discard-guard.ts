@@ -7,7 +7,7 @@
 // discard-gate.ts and FolderMirror.
 
 import { plural } from '../common/wording.js';
-import type { GuardSettings } from './control-protocol.js';
+import type { GuardSettings } from '../common/control-protocol.js';
 
 /** What one local change does to a path the project has. */
 export type ChangeEffect =

@@ -51,7 +51,7 @@ import { scanFolder, statSignature, type ScanCache, type ScannedEntry } from './
 import { problemOfSkip, problemsFromScan } from './unshared.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from '../common/safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, ResumeReport } from './control-protocol.js';
+import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, ResumeReport } from '../common/control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 import pMap from 'p-map';

@@ -3,7 +3,7 @@
 // client ids (see authorship.ts). Presence is the connection's awareness.
 import { createHash } from 'node:crypto';
 import type { Awareness } from 'y-protocols/awareness';
-import type { PeerInfo } from './control-protocol.js';
+import type { PeerInfo } from '../common/control-protocol.js';
 
 /** Presence changes of this user's current file go out at most this often. */
 const PRESENCE_MS = 250;

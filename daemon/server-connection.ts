@@ -21,7 +21,7 @@ import {
   messagePersisted,
   messageSync,
 } from '../common/protocol.js';
-import type { ConnectionState } from './control-protocol.js';
+import type { ConnectionState } from '../common/control-protocol.js';
 
 /** An unsaved doc the server has not answered for this long is asked again. */
 const PERSISTED_RECHECK_MS = 2000;

@@ -1,7 +1,7 @@
 // What the scan left out, said to the user: each skip becomes a FolderProblem with one sentence
 // that names the path and the reason, so `codeshare status` and the live view can list what a
 // teammate will not see (Mutagen's "problems"). Pure: the scan decides, this only words it.
-import type { FolderProblem } from './control-protocol.js';
+import type { FolderProblem } from '../common/control-protocol.js';
 import type { ScanSkip } from './scan.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;

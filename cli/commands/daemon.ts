@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LOG_NAME, type DaemonMemory } from '../../daemon/control-protocol.js';
+import { LOG_NAME, type DaemonMemory } from '../../common/control-protocol.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { callDaemon, daemonClient, runningDaemon, stateDir } from '../daemon-session.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { codesharePaths } from '../../common/paths.js';
 import { Daemon } from '../../daemon/daemon.js';
-import { ControlClient } from '../../daemon/control-client.js';
+import { ControlClient } from '../../common/control-client.js';
 import { defaultServerConfig } from '../../server/config.js';
 import { startServer } from '../../server/main.js';
 import { note } from '../output.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { GuardSettings } from '../../daemon/control-protocol.js';
+import type { GuardSettings } from '../../common/control-protocol.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
 import { CliError } from '../errors.js';
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ResumeReport } from '../../daemon/control-protocol.js';
+import type { ResumeReport } from '../../common/control-protocol.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
 import { CliError } from '../errors.js';
 import { plural } from '../output.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { FolderEvent } from '../../daemon/control-protocol.js';
+import type { FolderEvent } from '../../common/control-protocol.js';
 import { callDaemon, daemonClient } from '../daemon-session.js';
 import { openServerSession } from '../server-session.js';
 

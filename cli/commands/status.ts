@@ -1,4 +1,4 @@
-import type { FolderStatus } from '../../daemon/control-protocol.js';
+import type { FolderStatus } from '../../common/control-protocol.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
 import { plural } from '../output.js';
 

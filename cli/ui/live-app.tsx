@@ -3,7 +3,7 @@
 // about the project (Esc comes back).
 import { render, useApp, useInput } from 'ink';
 import { useEffect, useReducer, useState } from 'react';
-import type { FolderEvent } from '../../daemon/control-protocol.js';
+import type { FolderEvent } from '../../common/control-protocol.js';
 import { connectFolderChat } from '../commands/chat.js';
 import { ChatApp } from './chat-app.js';
 import { LiveView } from './components/live-view.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus, type StatusResult } from '../../cli/commands/status.js';
-import type { FolderProblem, FolderStatus } from '../../daemon/control-protocol.js';
+import type { FolderProblem, FolderStatus } from '../../common/control-protocol.js';
 import { folderStatus } from '../helpers/folder-status.js';
 
 const folder = folderStatus;

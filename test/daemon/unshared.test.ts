@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FolderProblem } from '../../daemon/control-protocol.js';
+import type { FolderProblem } from '../../common/control-protocol.js';
 import type { ScanSkip } from '../../daemon/scan.js';
 import { formatBinaryBytes, problemOfSkip, problemsFromScan } from '../../daemon/unshared.js';
 

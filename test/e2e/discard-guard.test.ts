@@ -6,7 +6,7 @@
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ControlClient } from '../../daemon/control-client.js';
+import { ControlClient } from '../../common/control-client.js';
 import { World, sh, untilContent, untilIdentical, type Pair } from './harness.js';
 
 let world: World;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { ControlClient } from '../../daemon/control-client.js';
+import { ControlClient } from '../../common/control-client.js';
 import { IgnoreRules } from '../../common/ignore-rules.js';
 import { eventually } from '../helpers/eventually.js';
 import { CLI_ENTRY, runCli, type CliRun } from '../helpers/cli.js';

@@ -4,8 +4,8 @@
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ControlClient } from '../../daemon/control-client.js';
-import type { FolderEvent } from '../../daemon/control-protocol.js';
+import { ControlClient } from '../../common/control-client.js';
+import type { FolderEvent } from '../../common/control-protocol.js';
 import { World, apiGet, eventually, sh, untilContent, untilIdentical, SYNC_MS, type Pair, type User } from './harness.js';
 
 let world: World;

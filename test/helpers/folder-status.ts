@@ -1,5 +1,5 @@
 // A folder's status as the daemon reports it, for the tests of what the CLI renders from it.
-import type { FolderStatus } from '../../daemon/control-protocol.js';
+import type { FolderStatus } from '../../common/control-protocol.js';
 
 export const folderStatus = (over: Partial<FolderStatus> = {}): FolderStatus => ({
   root: '/work/app',

@@ -1,6 +1,6 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import type { FolderStatus } from '../../daemon/control-protocol.js';
+import type { FolderStatus } from '../../common/control-protocol.js';
 import { LiveView } from '../../cli/ui/components/live-view.js';
 import { FEED_LENGTH, initialLiveState, liveReducer, type LiveState } from '../../cli/ui/state/live-reducer.js';
 import { folderStatus } from '../helpers/folder-status.js';

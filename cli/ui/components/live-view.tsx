@@ -1,6 +1,6 @@
 // The live view: props in, text out. It renders the same data `codeshare status --json` prints.
 import { Box, Text } from 'ink';
-import type { FolderProblem, FolderStatus } from '../../../daemon/control-protocol.js';
+import type { FolderProblem, FolderStatus } from '../../../common/control-protocol.js';
 import type { FeedItem, LiveState } from '../state/live-reducer.js';
 
 export function SyncStateLine({ status }: { status: FolderStatus | null }) {

@@ -1,7 +1,7 @@
 // Follows a synced folder through the daemon's event stream once it is live.
 import { useEffect, type Dispatch } from 'react';
 import { stateDir } from '../../daemon-session.js';
-import { connectIfRunning } from '../../../daemon/control-client.js';
+import { connectIfRunning } from '../../../common/control-client.js';
 import type { LiveAction } from '../state/live-reducer.js';
 
 export function useFolderStatus(root: string, live: boolean, me: string, dispatch: Dispatch<LiveAction>): void {

@@ -1,6 +1,6 @@
 // The live view's state: a pure reducer over the daemon's events, so the view is a function of
 // what happened, and tests can drive it without a daemon.
-import type { FolderEvent, FolderStatus } from '../../../daemon/control-protocol.js';
+import type { FolderEvent, FolderStatus } from '../../../common/control-protocol.js';
 
 export interface FeedItem {
   at: number;
