@@ -10,18 +10,18 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, readFile, rename, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, sharedMode, type IndexEntry } from '../common/index-entry.js';
+import { MAX_TEXT_BYTES, contentText, filesMap, parseIndexEntry, projectMap, sharedMode, type IndexEntry } from '../common/index-entry.js';
 import { byPath, unsafePathReason } from '../common/paths-in-project.js';
 import { INDEX_DOC, fileDocName } from '../common/protocol.js';
-import { TEMP_FILE_PREFIX, createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../common/atomic-write.js';
+import { TEMP_FILE_PREFIX, writeFileAtomic } from '../common/atomic-write.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { DiskWatcher, type DiskEvent } from './disk-watcher.js';
-import { DiskReader, type DiskState } from './disk-reader.js';
+import { DiskReader } from './disk-reader.js';
 import { FolderPresence } from './folder-presence.js';
 import { PathQueue } from './path-queue.js';
 import { BranchPause } from './branch-pause.js';
@@ -36,9 +36,17 @@ import {
   syncStateOf,
   type IndexKeyChange,
 } from './decisions.js';
-import { noteEvent, settleVerdict, type Settling } from './settling.js';
 import { PathsByFileId } from './paths-by-id.js';
-import { FoldedNames, collisionMessage, probeFolderNaming } from './name-folding.js';
+import { probeFolderNaming } from './name-folding.js';
+import { NameCollisions } from './name-collisions.js';
+import { NewPaths } from './new-paths.js';
+import { PathTimers } from './path-timers.js';
+import { OwnWrites } from './own-writes.js';
+import { RemovalBurst, type PendingRemoval } from './removal-burst.js';
+import { FolderBases, baseFor, modeToShare } from './folder-bases.js';
+import { DiskWrites } from './disk-writes.js';
+import { Rescans } from './rescans.js';
+import { driftedDocs } from './server-drift.js';
 import { GitWatch } from './git-watch.js';
 import { BackupFolder } from './backup-folder.js';
 import { Authors, newClientId } from './authorship.js';
@@ -47,31 +55,17 @@ import { DEFAULT_GUARD, type LocalChange } from './discard-guard.js';
 import { IgnoreRules, isIgnoreRulesFile } from '../common/ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
-import { scanFolder, statSignature, type ScanCache, type ScannedEntry } from './scan.js';
-import { problemOfSkip, problemsFromScan } from './unshared.js';
+import type { ScannedEntry } from './scan.js';
+import { FolderProblems } from './folder-problems.js';
 import { checkSymlinkTarget, resolveInside, type CheckedFolders } from '../common/safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import type { FolderEvent, FolderProblem, FolderStatus, GuardSettings, JoinReport, ResumeReport } from '../common/control-protocol.js';
+import type { FolderEvent, FolderStatus, GuardSettings, JoinReport, ResumeReport } from '../common/control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 import pMap from 'p-map';
 
 /** Origin of changes this daemon made from the disk. */
 const LOCAL_ORIGIN = 'local';
-/**
- * Removals wait for the end of their burst (the disk quiet this long, or this long at most): a
- * delete followed by an add of the same bytes is a rename, and the size rule of the discard
- * guard counts a whole `rm -rf`.
- */
-const BURST_QUIET_MS = 300;
-const BURST_MAX_MS = 3_000;
-/** CODESHARE_RESCAN_MS shortens it to exercise the periodic checks (tests, debugging). */
-const RESCAN_INTERVAL_MS = Number(process.env.CODESHARE_RESCAN_MS) || 30_000;
-/**
- * Every this many rescans (five minutes), one compares every path with its doc, and every text
- * file's hash with the server's: a copy drifted by a bug or a lost event is healed, not left.
- */
-const FULL_CHECK_EVERY = 10;
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
 /** Files written or read at once by share and join: overlaps the file system's and the network's waits. */
@@ -88,12 +82,6 @@ export interface FolderSpec {
   guard?: GuardSettings;
 }
 
-interface PendingUnlink {
-  path: string;
-  base: Base;
-  entry: IndexEntry;
-}
-
 const newFileId = () => randomBytes(12).toString('base64url');
 
 export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
@@ -106,13 +94,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private index!: Y.Doc;
   /** The file docs this folder holds (see file-docs.ts). */
   private docs!: FileDocs;
-  private bases = new Map<string, Base>();
-  /** What the last scans found, so a rescan reads only files whose stat changed. */
-  private readonly scanCache: ScanCache = new Map();
-  /** The rescan running now, if any; another asked for meanwhile runs once it ends. */
-  private reconciling: Promise<void> | null = null;
-  private reconcileAgain = false;
-  private rescans = 0;
+  private bases!: FolderBases;
+  private readonly rescans = new Rescans({
+    rescan: (checkEveryPath) => this.reconcileOnce(checkEveryPath),
+    compareWithServer: () => this.compareWithServer().catch((err: unknown) => this.log.warn({ err }, 'comparing hashes with the server failed')),
+  });
   private readonly queue = new PathQueue({
     before: (path) => this.readyForWork(path),
     failed: (path, err) => {
@@ -121,16 +107,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     },
     idle: () => this.scheduleStatus(),
   });
-  private readonly pendingUnlinks = new Map<string, PendingUnlink>();
-  /** When the removals waiting now are decided (see BURST_QUIET_MS), and since when they wait. */
-  private burstEnd: { timer: NodeJS.Timeout; since: number } | null = null;
-  /** The disk events going on now: they began at `startedAt`, the last came at `lastAt`. */
-  private readonly diskBurst = { startedAt: 0, lastAt: 0 };
+  private readonly removals = new RemovalBurst({
+    othersWaiting: () => this.gate?.waitingRemovals ?? 0,
+    ended: (pending) => void this.endRemovalBurst(pending),
+  });
   /** Who wrote what; this folder's client id for this run. */
   private authors!: Authors;
   private readonly clientId = newClientId();
   private gate!: DiscardGate;
-  private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  private readonly rechecks = new PathTimers();
   /**
    * Files read or written at once by the per-path work: a burst queues thousands of paths,
    * which would otherwise all open at once (macOS allows a process 256 open files by default).
@@ -138,28 +123,20 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly diskIo = pLimit(FILE_CONCURRENCY * 2);
   /** Reads what a path holds now (see disk-reader.ts). */
   private readonly diskReader: DiskReader;
-  /** Stat signatures of the files this daemon wrote, until the disk shows another (see isOwnWrite). */
-  private readonly ownWrites = new Map<string, string>();
+  /** The files this daemon wrote, until the disk shows another (see own-writes.ts). */
+  private readonly ownWrites: OwnWrites;
   /** Blob uploads and downloads at once: in parallel, and not thousands of sockets. */
   private readonly transfers = pLimit(FILE_CONCURRENCY);
   /** New paths the watcher reported, not shared until they settle (see settling.ts). */
-  private readonly settling = new Map<string, Settling>();
-  private readonly settleTimers = new Map<string, NodeJS.Timeout>();
-  /**
-   * Paths not written because a file of ours stands in their way (where they need a folder, or
-   * inside the folder that stands where they need a file), by that file's path: its removal
-   * (deleteBase) writes them.
-   */
-  private readonly waitingFor = new Map<string, Set<string>>();
+  private readonly newPaths = new NewPaths();
+  /** Carries the project's side out on the disk (see disk-writes.ts). */
+  private disk!: DiskWrites;
   private readonly branchPause: BranchPause;
-  /** Paths here the project does not get, and why, by path (see FolderStatus.problems). */
-  private readonly scanProblems = new Map<string, FolderProblem>();
-  /** How this folder's file system compares names (see name-folding.ts). */
-  private folded!: FoldedNames;
-  private pathsById!: PathsByFileId;
+  /** Paths here the project does not get, and why (see folder-problems.ts). */
+  private readonly problems: FolderProblems;
   /** Project paths not written here: another path is the same name on this file system. */
-  private readonly collisions = new Map<string, FolderProblem>();
-  private rescanTimer: NodeJS.Timeout | null = null;
+  private collisions!: NameCollisions;
+  private pathsById!: PathsByFileId;
   private stopped = false;
   /** Following docs on the server: set by goLive (and by join, which needs the index first). */
   private live = false;
@@ -188,6 +165,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       log,
     );
     this.diskReader = new DiskReader(spec.root, this.diskIo, (path) => this.bases.get(path)?.sha256);
+    this.ownWrites = new OwnWrites(spec.root);
+    this.problems = new FolderProblems({ root: spec.root, rules: () => this.rules, diskIo: this.diskIo, diskReader: this.diskReader, log, changed: () => this.scheduleStatus() });
     this.connection.on('state', () => this.emitStatus());
     // Acks arrive by the thousand during a share: status is recomputed at most every 50 ms.
     this.connection.on('persisted', () => this.scheduleStatus());
@@ -219,16 +198,25 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.rules = await IgnoreRules.load(this.spec.root, { logger: this.log });
     this.index = await this.store.loadDoc(INDEX_DOC);
     this.index.clientID = this.clientId;
-    this.bases = await this.store.loadBases();
+    this.bases = new FolderBases(await this.store.loadBases(), this.store);
+    this.disk = new DiskWrites({
+      root: this.spec.root,
+      diskIo: this.diskIo,
+      transfers: this.transfers,
+      downloadBlob: (sha256) => this.api.downloadBlob(this.spec.projectId, sha256),
+      docs: this.docs,
+      bases: this.bases,
+      ownWrites: this.ownWrites,
+      files: () => filesMap(this.index),
+      settle: (path) => this.enqueue(path, () => this.writePath(path)),
+    });
     this.pathsById = new PathsByFileId(filesMap(this.index));
-    this.folded = new FoldedNames(await probeFolderNaming(this.spec.root, process.env.CODESHARE_FOLDER_NAMING));
-    if (this.folded.folds) {
-      const files = filesMap(this.index);
-      for (const path of files.keys()) this.folded.add(path);
-      for (const path of files.keys()) this.refreshCollision(path);
-      files.observe(this.onFoldedKeys);
-      this.log.info({ naming: 'folds names' }, 'this folder\'s file system sees names that differ in case or Unicode form as one');
-    }
+    this.collisions = new NameCollisions(await probeFolderNaming(this.spec.root, process.env.CODESHARE_FOLDER_NAMING), filesMap(this.index), this.log, {
+      freed: (path) => {
+        if (this.mirroring) this.enqueue(path, () => this.writePath(path));
+      },
+      changed: () => this.scheduleStatus(),
+    });
     await this.git.start();
     this.gate = new DiscardGate({
       authors: this.authors,
@@ -236,7 +224,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       files: () => filesMap(this.index),
       projectFiles: () => filesMap(this.index).size,
       signalsSince: (since) => this.git.signalsSince(since),
-      burstStartedAt: () => this.diskBurst.startedAt,
+      burstStartedAt: () => this.removals.startedAt,
       settings: () => this.spec.guard ?? DEFAULT_GUARD,
       log: this.log,
       changed: () => this.emitStatus(),
@@ -249,40 +237,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     for (const [clientId, name] of this.presence.names()) this.authors.learn(clientId, name);
   }
 
-  /** Keeps the folded names in step with the index (every origin: ours and the server's). */
-  private readonly onFoldedKeys = (event: Y.YMapEvent<IndexEntry>) => {
-    for (const [path, change] of event.changes.keys) {
-      if (change.action === 'add') this.folded.add(path);
-      else if (change.action === 'delete') this.folded.delete(path);
-    }
-    for (const path of event.changes.keys.keys()) this.refreshCollision(path);
-  };
-
-  /**
-   * Which of the paths sharing this file system name with `path` are not written here. A path
-   * no longer shadowed (the one it yielded to was removed or renamed) is written now.
-   */
-  private refreshCollision(path: string): void {
-    const files = filesMap(this.index);
-    for (const member of new Set([path, ...this.folded.sharing(path)])) {
-      const winner = this.folded.winnerFor(member);
-      if (winner !== null && winner !== member && files.has(member)) {
-        if (!this.collisions.has(member)) this.log.warn({ path: member, winner }, 'two project paths are one name here; one is not written');
-        this.collisions.set(member, { path: member, reason: 'name-collision', message: collisionMessage(member, winner) });
-      } else if (this.collisions.delete(member) && files.has(member) && this.mirroring) {
-        this.enqueue(member, () => this.writePath(member));
-      }
-    }
-    this.scheduleStatus();
-  }
-
-  /**
-   * The project path a name on disk stands for. On a file system that folds names, the disk may
-   * spell a project file differently (`readme.md` for `README.md`): it is the same file.
-   */
+  /** The project path a name on disk stands for (see NameCollisions.projectPath). */
   private projectPath(diskPath: string): string {
-    if (!this.folded.folds || this.bases.has(diskPath) || filesMap(this.index).has(diskPath)) return diskPath;
-    return this.folded.winnerFor(diskPath) ?? diskPath;
+    return this.collisions.projectPath(diskPath, (path) => this.bases.has(path) || filesMap(this.index).has(path));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -360,10 +317,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       if (done % 100 === 0) this.emitEvent({ type: 'progress', root: this.spec.root, phase: 'download', done, total: entries.size });
       if (this.refusePath(path) || this.collisions.has(path)) return;
       if (entry.kind === 'text') await this.connection.whenSynced(fileDocName(entry.id));
-      const wanted = await this.projectBytes(entry);
+      const wanted = await this.disk.projectBytes(entry);
       const disk = await this.diskReader.read(path);
       if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {
-        this.setBase(path, this.baseFor(entry, wanted));
+        this.setBase(path, baseFor(entry, wanted));
         if (disk.kind === 'file' && disk.mode !== entry.mode) await writeFileAtomic(this.spec.root, path, disk.bytes, { mode: entry.mode });
         report.kept++;
         return;
@@ -371,14 +328,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       if (disk && disk.kind === 'file') {
         if (options.keepLocal && entry.kind === 'text') {
           // The local version wins: it becomes an edit of the project's file.
-          this.setBase(path, this.baseFor(entry, wanted));
+          this.setBase(path, baseFor(entry, wanted));
           await this.applyDiskChange(path);
           report.pushed++;
           return;
         }
         report.replaced.push({ path, backup: await backups.save(path, disk.bytes, disk.mode) });
       }
-      await this.writeEntry(path, entry, wanted, checked);
+      await this.disk.writeEntry(path, entry, wanted, checked);
       report.written++;
     }, { concurrency: FILE_CONCURRENCY });
     report.replaced.sort(byPath);
@@ -427,8 +384,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.watcher.on('event', (event) => this.onWatcherEvent(event));
     await this.watcher.start();
     await this.reconcile({ checkEveryPath });
-    this.rescanTimer = setInterval(() => void this.periodicCheck(), RESCAN_INTERVAL_MS);
-    this.rescanTimer.unref();
+    this.rescans.start();
     this.presence.announce(this.git.branch);
     this.emitStatus();
   }
@@ -450,10 +406,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   // Disk -> docs
 
   private onWatcherEvent(event: DiskEvent): void {
-    const now = Date.now();
-    if (now - this.diskBurst.lastAt > BURST_QUIET_MS) this.diskBurst.startedAt = now;
-    this.diskBurst.lastAt = now;
-    if (this.burstEnd) this.scheduleBurstEnd();
+    this.removals.noteDiskEvent();
     switch (event.type) {
       case 'changed':
         return this.onDiskEvent(event.path);
@@ -476,11 +429,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     if (this.rules.ignores(path, false)) return;
     if (!this.bases.has(path) && !filesMap(this.index).has(path)) {
-      const settling = noteEvent(this.settling.get(path), Date.now());
-      this.settling.set(path, settling);
       // A new path is read once, when it settled; at once only when it may be a rename's target.
-      const verdict = settleVerdict(settling, Date.now());
-      if (this.pendingUnlinks.size === 0 && !verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
+      const verdict = this.newPaths.noteEvent(path);
+      if (this.removals.size === 0 && !verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
     }
     this.enqueue(path, () => this.applyWatchedChange(path));
     this.scheduleRecheck(path);
@@ -493,16 +444,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * file. Without a second look the truncated text would stand until the next rescan.
    */
   private scheduleRecheck(path: string): void {
-    const previous = this.rechecks.get(path);
-    if (previous) clearTimeout(previous);
-    const timer = setTimeout(() => {
-      this.rechecks.delete(path);
-      if (this.stopped) return;
+    this.rechecks.set(path, RECHECK_DELAY_MS, () => {
       // Only a change is looked for: a removal has its own event.
-      this.enqueue(path, () => this.applyWatchedChange(path, { onlyIfThere: true }));
-    }, RECHECK_DELAY_MS);
-    timer.unref();
-    this.rechecks.set(path, timer);
+      if (!this.stopped) void this.enqueue(path, () => this.applyWatchedChange(path, { onlyIfThere: true }));
+    });
   }
 
   private async checkMode(path: string): Promise<void> {
@@ -515,7 +460,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private onDiskUnlink(diskPath: string): void {
     const path = this.projectPath(diskPath);
     if (this.rules.ignores(path, false)) return;
-    if (this.scanProblems.delete(path)) this.scheduleStatus();
+    this.problems.clear(path);
     this.enqueue(path, () => this.applyDiskUnlink(path));
   }
 
@@ -544,21 +489,21 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private async applyWatchedChange(path: string, { onlyIfThere = false } = {}): Promise<void> {
     const stats = await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
-    if (stats ? this.isOwnWrite(path, stats) : onlyIfThere) return;
+    if (stats ? this.ownWrites.isOwn(path, stats) : onlyIfThere) return;
     return this.applyDiskChange(path, stats);
   }
 
   /** `decided`: the user (or the end of its burst) let this change through the discard gate. */
   private async applyDiskChange(path: string, known?: Stats | null, decided = false): Promise<void> {
-    if (await this.tooLargeToShare(path, known)) return;
-    const disk = await this.readDiskOrNoteUnreadable(path);
+    if (await this.problems.tooLargeToShare(path, known)) return;
+    const disk = await this.problems.readOrNoteUnreadable(path);
     if (disk === 'unreadable') return;
     if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
     if (!disk) {
-      await this.noteUnshareable(path);
+      await this.problems.noteUnshareable(path);
       return this.applyDiskUnlink(path);
     }
-    if (this.scanProblems.delete(path)) this.scheduleStatus();
+    this.problems.clear(path);
     const files = filesMap(this.index);
     const base = this.bases.get(path);
     const entry = parseIndexEntry(files.get(path));
@@ -639,9 +584,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async applyDiskSymlink(path: string, disk: { target: string; sha256: string }, entry: IndexEntry | null): Promise<void> {
     const verdict = await checkSymlinkTarget(this.spec.root, path, disk.target);
     if (!verdict.safe) {
-      const problem = problemOfSkip({ path, reason: 'unsafe-symlink', detail: `${verdict.reason}: ${JSON.stringify(disk.target)}` });
-      if (problem) this.scanProblems.set(path, problem);
-      this.scheduleStatus();
+      this.problems.note({ path, reason: 'unsafe-symlink', detail: `${verdict.reason}: ${JSON.stringify(disk.target)}` });
       return;
     }
     if (entry?.kind === 'symlink' && entry.target === disk.target) return;
@@ -655,7 +598,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** A file at a path the project does not have: a rename's target, or (once settled) a new file. */
   private async applyNewDiskFile(path: string, disk: { bytes: Buffer; sha256: string; mode: number }, content: ReturnType<typeof classifyContent>): Promise<void> {
     const files = filesMap(this.index);
-    const renamed = this.takeRenameSource(disk.sha256);
+    const renamed = this.removals.takeRenameSource(disk.sha256);
     if (renamed) {
       this.index.transact(() => {
         files.delete(renamed.path);
@@ -667,7 +610,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.forgetSettling(path);
       return;
     }
-    const verdict = settleVerdict(this.settling.get(path), Date.now());
+    const verdict = this.newPaths.verdict(path);
     if (!verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
     this.forgetSettling(path);
     const id = newFileId();
@@ -694,26 +637,20 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    */
   private async fileBecameFolder(path: string): Promise<void> {
     if (!this.bases.has(path) && !filesMap(this.index).has(path)) return;
-    const seen = this.pendingUnlinks.has(path);
+    const seen = this.removals.has(path);
     await this.applyDiskUnlink(path);
     // Once: the new watch lists the folder again, which reports the folder again.
     if (!seen) this.watcher?.rewatch(path);
   }
 
   private applyOnceSettled(path: string, ms: number): void {
-    clearTimeout(this.settleTimers.get(path));
-    const timer = setTimeout(() => {
-      this.settleTimers.delete(path);
-      if (!this.stopped) this.enqueue(path, () => this.applyDiskChange(path));
-    }, ms);
-    timer.unref();
-    this.settleTimers.set(path, timer);
+    this.newPaths.readLater(path, ms, () => {
+      if (!this.stopped) void this.enqueue(path, () => this.applyDiskChange(path));
+    });
   }
 
   private forgetSettling(path: string): void {
-    if (!this.settling.delete(path)) return;
-    clearTimeout(this.settleTimers.get(path));
-    this.settleTimers.delete(path);
+    this.newPaths.forget(path);
   }
 
   /** The file is gone from disk: once its burst ended (and it was no rename), it is gone from the project. */
@@ -725,10 +662,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       if (base) this.deleteBase(path);
       return;
     }
-    if (this.pendingUnlinks.has(path)) return;
-    const pending: PendingUnlink = { path, base: base ?? { id: entry.id, kind: entry.kind, mode: entry.mode, sha256: entry.sha256 ?? '' }, entry };
-    this.pendingUnlinks.set(path, pending);
-    this.scheduleBurstEnd();
+    if (this.removals.has(path)) return;
+    this.removals.add({ path, base: base ?? { id: entry.id, kind: entry.kind, mode: entry.mode, sha256: entry.sha256 ?? '' }, entry });
   }
 
   /**
@@ -739,28 +674,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (!this.mirroring) return true;
     const doc = entry.kind === 'text' ? await this.docs.ensure(entry.id) : null;
     if (await this.gate.admit({ path, entry, doc, disk })) return true;
-    if (this.gate.waitingRemovals > 0) this.scheduleBurstEnd();
+    if (this.gate.waitingRemovals > 0) this.removals.schedule();
     return false;
-  }
-
-  /** Removals wait until the disk is quiet (every watcher event moves this), at most BURST_MAX_MS. */
-  private scheduleBurstEnd(): void {
-    if (this.stopped || (this.pendingUnlinks.size === 0 && this.gate.waitingRemovals === 0)) return;
-    const since = this.burstEnd?.since ?? Date.now();
-    if (this.burstEnd) clearTimeout(this.burstEnd.timer);
-    const timer = setTimeout(() => void this.endRemovalBurst(), Math.max(0, Math.min(BURST_QUIET_MS, since + BURST_MAX_MS - Date.now())));
-    timer.unref();
-    this.burstEnd = { timer, since };
   }
 
   /**
    * The burst of removals ended: what is still gone (no rename took it) is classified, and the
    * discard gate sends it or holds it, as one burst.
    */
-  private async endRemovalBurst(): Promise<void> {
-    this.burstEnd = null;
-    const pending = [...this.pendingUnlinks.values()];
-    this.pendingUnlinks.clear();
+  private async endRemovalBurst(pending: PendingRemoval[]): Promise<void> {
     const deleted: LocalChange[] = [];
     await Promise.all(
       pending.map(({ path, entry }) =>
@@ -787,17 +709,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
     this.deleteBase(path);
     this.emitActivity('local', 'deleted', path);
-  }
-
-  /** A recently deleted file with these bytes, claimed as the source of a rename. */
-  private takeRenameSource(sha256: string): PendingUnlink | null {
-    for (const pending of this.pendingUnlinks.values()) {
-      if (pending.base.sha256 === sha256) {
-        this.pendingUnlinks.delete(pending.path);
-        return pending;
-      }
-    }
-    return null;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -917,13 +828,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (!entry) {
       const removal = decideRemoteRemoval(disk, base);
       if (removal === 'nothing') return;
-      if (removal === 'remove-local') await this.diskIo(() => removeFileSafe(this.spec.root, path));
+      if (removal === 'remove-local') await this.disk.removeFile(path);
       this.deleteBase(path);
       if (removal === 'remove-local') this.emitActivity('remote', 'deleted', path);
       if (removal === 'keep-local-as-new') await this.applyDiskChange(path);
       return;
     }
-    if (!(await this.clearWayTo(path, disk?.kind === 'dir'))) return;
+    if (!(await this.disk.clearWayTo(path, disk?.kind === 'dir'))) return;
     if (entry.kind === 'text') {
       if (await this.awaitingContent(entry)) return;
       const doc = await this.docs.ensure(entry.id);
@@ -948,9 +859,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         return;
       }
       const before = base?.text ?? '';
-      // A fresh CheckedFolders: the write checks each folder once, not once in each of two steps.
-      await this.diskIo(() => writeFileAtomic(this.spec.root, path, bytes, { mode: entry.mode, checked: { folders: new Set() } }));
-      await this.noteOwnWrite(path);
+      await this.disk.writeFile(path, bytes, entry.mode);
       this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
       this.emitActivity('remote', base ? 'edited' : 'created', path, lineStats(before, text));
       return;
@@ -958,11 +867,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     // The entry names its bytes by hash: a disk that holds them needs no download.
     const wantedSha256 = entry.kind === 'symlink' ? sha256Hex(Buffer.from(entry.target ?? '', 'utf8')) : entry.sha256!;
     if (disk && disk.kind !== 'dir' && disk.sha256 === wantedSha256 && (disk.kind !== 'file' || disk.mode === entry.mode)) {
-      this.setBase(path, this.baseFor(entry, { sha256: wantedSha256 }));
+      this.setBase(path, baseFor(entry, { sha256: wantedSha256 }));
       return;
     }
-    const wanted = await this.projectBytes(entry);
-    await this.writeEntry(path, entry, wanted);
+    const wanted = await this.disk.projectBytes(entry);
+    await this.disk.writeEntry(path, entry, wanted);
     this.emitActivity('remote', base ? 'edited' : 'created', path);
   }
 
@@ -975,85 +884,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.connection.isSynced(fileDocName(entry.id)) || contentText(doc).length > 0 || entry.size === 0) return false;
     this.docs.writeWhenSynced(entry.id);
     return true;
-  }
-
-  /**
-   * Whether `path` can be written: no file of ours stands where it needs a folder, no folder
-   * where it needs a file. A teammate who replaced a file with a folder of the same name, or a
-   * folder with a file, sends the new paths and the removals in either order. A file the project no longer has is removed first (its removal is
-   * queued on its own path, possibly behind this write); a file it still has is about to go, so
-   * the path waits for its removal (deleteBase writes it then).
-   */
-  private async clearWayTo(path: string, folderAtPath: boolean): Promise<boolean> {
-    const files = filesMap(this.index);
-    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-      const ancestor = path.slice(0, slash);
-      if (!this.bases.has(ancestor)) continue;
-      if (!files.has(ancestor)) await this.enqueue(ancestor, () => this.writePath(ancestor));
-      if (this.bases.has(ancestor)) {
-        this.waitFor(ancestor, path);
-        return false;
-      }
-    }
-    if (folderAtPath) {
-      // A folder where the project has a file (a teammate replaced a folder with a file of the
-      // same name): its files leave first; removing the last one removes the folder.
-      const inside = [...this.bases.keys()].filter((other) => other.startsWith(`${path}/`));
-      for (const blocker of inside) this.waitFor(blocker, path);
-      if (inside.length > 0) return false;
-      await rmdir(await resolveInside(this.spec.root, path)).catch((err: unknown) => {
-        throw new Error(`a folder with files the project does not have stands where it has a file (${(err as Error).message})`);
-      });
-    }
-    return true;
-  }
-
-  private waitFor(blocker: string, path: string): void {
-    const waiting = this.waitingFor.get(blocker) ?? new Set<string>();
-    this.waitingFor.set(blocker, waiting.add(path));
-  }
-
-  /** The project's bytes for an entry (text from its doc, binary from its blob). */
-  private async projectBytes(entry: IndexEntry): Promise<{ bytes: Uint8Array; sha256: string; text?: string }> {
-    if (entry.kind === 'text') {
-      const text = contentText(await this.docs.ensure(entry.id)).toString();
-      const bytes = Buffer.from(text, 'utf8');
-      return { bytes, sha256: sha256Hex(bytes), text };
-    }
-    if (entry.kind === 'symlink') {
-      const bytes = Buffer.from(entry.target ?? '', 'utf8');
-      return { bytes, sha256: sha256Hex(bytes) };
-    }
-    const bytes = await this.transfers(() => this.api.downloadBlob(this.spec.projectId, entry.sha256!));
-    const sha256 = sha256Hex(bytes);
-    if (sha256 !== entry.sha256) throw new Error(`blob ${entry.sha256} arrived with the wrong content`);
-    return { bytes, sha256 };
-  }
-
-  private baseFor(entry: IndexEntry, wanted: { sha256: string; text?: string }): Base {
-    return {
-      id: entry.id,
-      kind: entry.kind,
-      mode: entry.mode,
-      sha256: wanted.sha256,
-      ...(wanted.text !== undefined ? { text: wanted.text } : {}),
-      ...(entry.target !== undefined ? { target: entry.target } : {}),
-    };
-  }
-
-  private async writeEntry(
-    path: string,
-    entry: IndexEntry,
-    wanted: { bytes: Uint8Array; sha256: string; text?: string },
-    checked?: CheckedFolders,
-  ): Promise<void> {
-    if (entry.kind === 'symlink') {
-      await this.diskIo(() => createSymlinkSafe(this.spec.root, path, entry.target!));
-    } else {
-      await this.diskIo(() => writeFileAtomic(this.spec.root, path, wanted.bytes, { mode: entry.mode, checked: checked ?? { folders: new Set() } }));
-      await this.noteOwnWrite(path);
-    }
-    this.setBase(path, this.baseFor(entry, wanted));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1097,7 +927,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async sendHeld(change: LocalChange, backups: BackupFolder): Promise<void> {
     const entry = parseIndexEntry(filesMap(this.index).get(change.path));
     if (entry && change.effect !== 'edited') {
-      const project = await this.projectBytes(entry);
+      const project = await this.disk.projectBytes(entry);
       await backups.save(change.path, project.bytes, entry.kind === 'symlink' ? 0o644 : entry.mode);
     }
     if (entry && !(await this.diskReader.fileAt(change.path))) return this.deleteFromProject(change.path, entry.id);
@@ -1108,16 +938,16 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async restorePath(path: string, backups: BackupFolder): Promise<void> {
     const entry = parseIndexEntry(filesMap(this.index).get(path));
     const disk = await this.diskReader.read(path);
-    const wanted = entry ? await this.projectBytes(entry) : null;
+    const wanted = entry ? await this.disk.projectBytes(entry) : null;
     if (disk?.kind === 'file' && disk.sha256 !== wanted?.sha256) await backups.save(path, disk.bytes, disk.mode);
     if (!entry) {
       // A teammate removed it meanwhile: the project's version is no file.
-      if (disk && disk.kind !== 'dir') await this.diskIo(() => removeFileSafe(this.spec.root, path));
+      if (disk && disk.kind !== 'dir') await this.disk.removeFile(path);
       if (this.bases.has(path)) this.deleteBase(path);
       return;
     }
-    if (disk?.kind === 'dir' || !(await this.clearWayTo(path, false))) return this.writePath(path);
-    await this.writeEntry(path, entry, wanted!);
+    if (disk?.kind === 'dir' || !(await this.disk.clearWayTo(path, false))) return this.writePath(path);
+    await this.disk.writeEntry(path, entry, wanted!);
     this.emitActivity('remote', disk ? 'edited' : 'created', path);
   }
 
@@ -1135,50 +965,23 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * Compares the whole folder with the bases and the index: catches what the watcher missed,
    * edits made while offline or stopped, and remote changes not yet written.
    */
-  async reconcile(options: { checkEveryPath?: boolean } = {}): Promise<void> {
-    if (this.reconciling) {
-      // One at a time; a request made meanwhile may have seen something the running one missed.
-      this.reconcileAgain = true;
-      return this.reconciling;
-    }
-    this.reconciling = this.reconcileOnce(options.checkEveryPath ?? false).finally(() => {
-      this.reconciling = null;
-      if (this.reconcileAgain && !this.stopped) {
-        this.reconcileAgain = false;
-        void this.reconcile();
-      }
-    });
-    return this.reconciling;
+  reconcile(options: { checkEveryPath?: boolean } = {}): Promise<void> {
+    return this.rescans.request(options);
   }
 
-  private async periodicCheck(): Promise<void> {
-    this.rescans++;
-    const full = this.rescans % FULL_CHECK_EVERY === 0;
-    await this.reconcile({ checkEveryPath: full });
-    if (full) await this.compareWithServer().catch((err: unknown) => this.log.warn({ err }, 'comparing hashes with the server failed'));
-  }
-
-  /**
-   * The server's hash of each text file against the text this folder holds in sync with it. A
-   * difference means an update went missing on one side (or is in flight, or the server has not
-   * stored the file's text yet): the doc is synced again, which exchanges whatever either side
-   * lacks and changes nothing when both already agree.
-   */
+  /** Text docs that differ from the server's hash are synced again (see server-drift.ts). */
   private async compareWithServer(): Promise<void> {
     if (this.stopped || this.pausedReason || this.connection.state !== 'online') return;
     const onServer = await this.api.listFiles(this.spec.projectId);
-    let resynced = 0;
-    for (const [path, entry] of this.indexEntries()) {
-      const server = onServer.get(path);
-      const docName = fileDocName(entry.id);
-      if (entry.kind !== 'text' || !server?.sha256 || server.fileId !== entry.id) continue;
-      if (!this.connection.isSynced(docName) || this.connection.isUnsaved(docName)) continue;
-      const doc = this.docs.get(entry.id);
-      if (!doc || sha256Hex(Buffer.from(contentText(doc).toString(), 'utf8')) === server.sha256) continue;
-      this.connection.resync(docName);
-      resynced++;
-    }
-    if (resynced > 0) this.log.warn({ resynced }, 'text differed from the server; synced those docs again');
+    const drifted = driftedDocs(this.indexEntries(), onServer, {
+      settled: (docName) => this.connection.isSynced(docName) && !this.connection.isUnsaved(docName),
+      text: (id) => {
+        const doc = this.docs.get(id);
+        return doc ? contentText(doc).toString() : undefined;
+      },
+    });
+    for (const docName of drifted) this.connection.resync(docName);
+    if (drifted.length > 0) this.log.warn({ resynced: drifted.length }, 'text differed from the server; synced those docs again');
     else this.log.debug({ files: onServer.size }, 'every text file matches the server');
   }
 
@@ -1205,72 +1008,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.splitSharedIds([...files.keys()]);
   }
 
-  /**
-   * What is on disk (under a folder, or all of it), as the index would record it; what cannot
-   * be shared becomes the folder's problems, replacing what an earlier scan of that part said.
-   */
-  private async scan(under = ''): Promise<ScannedEntry[]> {
-    const options = { maxTextBytes: MAX_TEXT_BYTES, maxFileBytes: MAX_SHARED_FILE_BYTES, logger: this.log, cache: this.scanCache, under };
-    const { entries, skipped } = await scanFolder(this.spec.root, this.rules, options);
-    for (const path of this.scanProblems.keys()) if (under === '' || path.startsWith(`${under}/`)) this.scanProblems.delete(path);
-    for (const problem of problemsFromScan(skipped)) this.scanProblems.set(problem.path, problem);
-    if (skipped.length > 0) this.log.info({ skipped: skipped.slice(0, 20), count: skipped.length }, 'not shared');
-    this.scheduleStatus();
-    return entries;
-  }
-
-  /**
-   * The watcher reported a path that reads as nothing: a FIFO, socket or device, or a name that
-   * is not UTF-8 (the watcher's lossy name cannot be opened). Said in the status, not only in
-   * the log; a scan of its folder names it exactly.
-   */
-  private async noteUnshareable(path: string): Promise<void> {
-    if (path.includes('\uFFFD')) {
-      await this.scan(path.includes('/') ? dirname(path) : '');
-      return;
-    }
-    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
-    const problem = stats && !stats.isFile() && !stats.isDirectory() && !stats.isSymbolicLink() ? problemOfSkip({ path, reason: 'special-file' }) : null;
-    if (problem) this.scanProblems.set(path, problem);
-    else if (!this.scanProblems.delete(path)) return;
-    this.scheduleStatus();
-  }
-
-  /** DiskReader.readSettled; a file this user may not read is listed as not shared instead. */
-  private readDiskOrNoteUnreadable(path: string): Promise<DiskState | 'unreadable'> {
-    return this.diskReader.readSettled(path).catch((err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM') throw err;
-      this.scanProblems.set(path, problemOfSkip({ path, reason: 'unreadable', detail: code })!);
-      this.scheduleStatus();
-      return 'unreadable' as const;
-    });
-  }
-
-  /** A file over the size limit stays here, and says so. */
-  private async tooLargeToShare(path: string, known?: Stats | null): Promise<boolean> {
-    const stats = known !== undefined ? known : await this.diskIo(() => lstat(join(this.spec.root, path))).catch(() => null);
-    if (!stats?.isFile() || stats.size <= MAX_SHARED_FILE_BYTES) return false;
-    const problem = problemOfSkip({ path, reason: 'too-large', size: stats.size, limit: MAX_SHARED_FILE_BYTES });
-    if (problem) this.scanProblems.set(path, problem);
-    this.scheduleStatus();
-    return true;
-  }
-
-  /** Whether the file is as this daemon last wrote it (see applyWatchedChange). */
-  private isOwnWrite(path: string, stats: Stats): boolean {
-    const written = this.ownWrites.get(path);
-    if (written === undefined) return false;
-    if (written === statSignature(stats)) return true;
-    this.ownWrites.delete(path);
-    return false;
-  }
-
-  /** Remembers what this daemon just wrote at `path` (see isOwnWrite). */
-  private async noteOwnWrite(path: string): Promise<void> {
-    const stats = await lstat(join(this.spec.root, path)).catch(() => null);
-    if (stats?.isFile()) this.ownWrites.set(path, statSignature(stats));
-    else this.ownWrites.delete(path);
+  /** What is on disk (see FolderProblems.scan), as the project names it. */
+  private scan(under = ''): Promise<ScannedEntry[]> {
+    return this.problems.scan(under);
   }
 
   /** The disk holds `base` at `path`: does the project hold something else there? */
@@ -1300,7 +1040,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   status(): FolderStatus {
     const connection = this.connection.state;
     const unsaved = this.connection.unsavedCount;
-    const pending = this.queue.busy > 0 || this.settleTimers.size > 0 || this.burstEnd !== null;
+    const pending = this.queue.busy > 0 || this.newPaths.waiting > 0 || this.removals.deciding;
     const state = syncStateOf({ paused: this.pausedReason !== null || this.gate?.halted === true, connection, unsaved, pending });
     const peers = this.presence.peers();
     return {
@@ -1316,7 +1056,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       trackedBranch: this.index ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null,
       files: this.index ? filesMap(this.index).size : 0,
       peers,
-      problems: [...this.scanProblems.values(), ...this.collisions.values()].sort(byPath),
+      problems: [...this.problems.values(), ...(this.collisions?.problems() ?? [])].sort(byPath),
       halt: this.gate?.status ?? null,
       guard: this.spec.guard ?? DEFAULT_GUARD,
     };
@@ -1370,22 +1110,13 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   private setBase(path: string, base: Base): void {
-    const known = this.bases.get(path);
     this.bases.set(path, base);
-    // Rescans confirm thousands of unchanged bases: only a change is written.
-    if (known && sameBase(known, base)) return;
-    this.store.setBase(path, base);
   }
 
   private deleteBase(path: string): void {
     this.bases.delete(path);
-    this.ownWrites.delete(path);
-    this.store.deleteBase(path);
-    const waiting = this.waitingFor.get(path);
-    if (waiting) {
-      this.waitingFor.delete(path);
-      for (const child of waiting) this.enqueue(child, () => this.writePath(child));
-    }
+    this.ownWrites.forget(path);
+    for (const child of this.disk.released(path)) void this.enqueue(child, () => this.writePath(child));
   }
 
   /** Resolves once the local store wrote everything asked of it so far. */
@@ -1395,12 +1126,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescans.stop();
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.presence.stop();
-    if (this.burstEnd) clearTimeout(this.burstEnd.timer);
-    for (const timer of this.rechecks.values()) clearTimeout(timer);
-    for (const timer of this.settleTimers.values()) clearTimeout(timer);
+    this.removals.stop();
+    this.rechecks.clearAll();
+    this.newPaths.stop();
     await this.watcher?.close();
     await this.queue.drain();
     this.git.stop();
@@ -1415,16 +1146,4 @@ function phaseClock(): { phases: Record<string, number>; phase: (name: string) =
   const started = performance.now();
   const phases: Record<string, number> = {};
   return { phases, phase: (name) => void (phases[name] = Math.round(performance.now() - started)) };
-}
-
-/**
- * The mode a disk change carries to the project: the disk's when it was changed here, else the
- * project's (a teammate's chmod may not be written here yet; sharing the disk's would undo it).
- */
-function modeToShare(diskMode: number, base: Base | undefined, entry: IndexEntry): number {
-  return base && diskMode === base.mode ? entry.mode : diskMode;
-}
-
-function sameBase(a: Base, b: Base): boolean {
-  return a.id === b.id && a.kind === b.kind && a.mode === b.mode && a.sha256 === b.sha256 && a.target === b.target && (a.text === undefined) === (b.text === undefined);
 }

@@ -1,0 +1,128 @@
+// The project's side carried out on the disk: the bytes an entry stands for (a doc's text, a
+// downloaded blob checked against its hash), written atomically, and the way to a path cleared
+// when a teammate replaced a file with a folder of the same name (or a folder with a file),
+// whose new paths and removals may arrive in either order.
+import { rmdir } from 'node:fs/promises';
+import type { LimitFunction } from 'p-limit';
+import type * as Y from 'yjs';
+import { contentText, type IndexEntry } from '../common/index-entry.js';
+import { createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../common/atomic-write.js';
+import { resolveInside, type CheckedFolders } from '../common/safe-path.js';
+import { sha256Hex } from './file-content.js';
+import { baseFor, type FolderBases } from './folder-bases.js';
+import type { FileDocs } from './file-docs.js';
+import type { OwnWrites } from './own-writes.js';
+
+/** The bytes the project holds for an entry; `text` for a text entry. */
+export interface ProjectBytes {
+  bytes: Uint8Array;
+  sha256: string;
+  text?: string;
+}
+
+export interface DiskWritesDeps {
+  root: string;
+  /** Files open at once. */
+  diskIo: LimitFunction;
+  /** Blob downloads at once. */
+  transfers: LimitFunction;
+  downloadBlob: (sha256: string) => Promise<Uint8Array>;
+  docs: FileDocs;
+  bases: FolderBases;
+  ownWrites: OwnWrites;
+  files: () => Y.Map<IndexEntry>;
+  /** Brings a path in line with the project now (its queued work first): used on a blocker. */
+  settle: (path: string) => Promise<void>;
+}
+
+export class DiskWrites {
+  /**
+   * Paths not written because a file of ours stands in their way (where they need a folder, or
+   * inside the folder that stands where they need a file), by that file's path: its removal
+   * releases them.
+   */
+  private readonly waitingFor = new Map<string, Set<string>>();
+
+  constructor(private readonly deps: DiskWritesDeps) {}
+
+  /** The project's bytes for an entry (text from its doc, binary from its blob). */
+  async projectBytes(entry: IndexEntry): Promise<ProjectBytes> {
+    if (entry.kind === 'text') {
+      const text = contentText(await this.deps.docs.ensure(entry.id)).toString();
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes, sha256: sha256Hex(bytes), text };
+    }
+    if (entry.kind === 'symlink') {
+      const bytes = Buffer.from(entry.target ?? '', 'utf8');
+      return { bytes, sha256: sha256Hex(bytes) };
+    }
+    const bytes = await this.deps.transfers(() => this.deps.downloadBlob(entry.sha256!));
+    const sha256 = sha256Hex(bytes);
+    if (sha256 !== entry.sha256) throw new Error(`blob ${entry.sha256} arrived with the wrong content`);
+    return { bytes, sha256 };
+  }
+
+  /** Writes an entry's bytes at `path` and records them as the path's base. */
+  async writeEntry(path: string, entry: IndexEntry, wanted: ProjectBytes, checked?: CheckedFolders): Promise<void> {
+    if (entry.kind === 'symlink') {
+      await this.deps.diskIo(() => createSymlinkSafe(this.deps.root, path, entry.target!));
+    } else {
+      await this.writeFile(path, wanted.bytes, entry.mode, checked);
+    }
+    this.deps.bases.set(path, baseFor(entry, wanted));
+  }
+
+  /** Writes a file atomically and remembers it as this daemon's own write. */
+  async writeFile(path: string, bytes: Uint8Array, mode: number, checked?: CheckedFolders): Promise<void> {
+    // A fresh CheckedFolders by default: the write checks each folder once, not once in each of two steps.
+    await this.deps.diskIo(() => writeFileAtomic(this.deps.root, path, bytes, { mode, checked: checked ?? { folders: new Set() } }));
+    await this.deps.ownWrites.note(path);
+  }
+
+  /** Removes the file at `path`; whether there was one. */
+  removeFile(path: string): Promise<boolean> {
+    return this.deps.diskIo(() => removeFileSafe(this.deps.root, path));
+  }
+
+  /**
+   * Whether `path` can be written: no file of ours stands where it needs a folder, no folder
+   * where it needs a file. A file the project no longer has is removed first (its removal is
+   * queued on its own path, possibly behind this write); a file it still has is about to go, so
+   * the path waits for its removal (see released).
+   */
+  async clearWayTo(path: string, folderAtPath: boolean): Promise<boolean> {
+    const { bases } = this.deps;
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const ancestor = path.slice(0, slash);
+      if (!bases.has(ancestor)) continue;
+      if (!this.deps.files().has(ancestor)) await this.deps.settle(ancestor);
+      if (bases.has(ancestor)) {
+        this.waitFor(ancestor, path);
+        return false;
+      }
+    }
+    if (!folderAtPath) return true;
+    // A folder where the project has a file (a teammate replaced a folder with a file of the
+    // same name): its files leave first; removing the last one removes the folder.
+    const inside = [...bases.keys()].filter((other) => other.startsWith(`${path}/`));
+    for (const blocker of inside) this.waitFor(blocker, path);
+    if (inside.length > 0) return false;
+    await rmdir(await resolveInside(this.deps.root, path)).catch((err: unknown) => {
+      throw new Error(`a folder with files the project does not have stands where it has a file (${(err as Error).message})`);
+    });
+    return true;
+  }
+
+  /** The file at `blocker` is gone: the paths that waited for it, to be written now. */
+  released(blocker: string): string[] {
+    const waiting = this.waitingFor.get(blocker);
+    if (!waiting) return [];
+    this.waitingFor.delete(blocker);
+    return [...waiting];
+  }
+
+  private waitFor(blocker: string, path: string): void {
+    const waiting = this.waitingFor.get(blocker) ?? new Set<string>();
+    this.waitingFor.set(blocker, waiting.add(path));
+  }
+}
