@@ -7,7 +7,6 @@
 // the same file never interleave. What the disk held when it last agreed with the docs is the
 // path's *base*: a disk change is a diff against the base, a remote change is written only
 // after any disk change since the base was folded into the doc, so both edits survive.
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, readFile, rename } from 'node:fs/promises';
@@ -43,8 +42,9 @@ import { NewPaths } from './new-paths.js';
 import { PathTimers } from './path-timers.js';
 import { OwnWrites } from './own-writes.js';
 import { RemovalBurst, type PendingRemoval } from './removal-burst.js';
-import { FolderBases, baseFor, modeToShare } from './folder-bases.js';
+import { FolderBases, baseFor } from './folder-bases.js';
 import { DiskWrites } from './disk-writes.js';
+import { LOCAL_ORIGIN, ProjectWrites, newFileId } from './project-writes.js';
 import { Rescans } from './rescans.js';
 import { driftedDocs } from './server-drift.js';
 import { GitWatch } from './git-watch.js';
@@ -64,8 +64,6 @@ import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { mergeText } from './text-merge.js';
 import pMap from 'p-map';
 
-/** Origin of changes this daemon made from the disk. */
-const LOCAL_ORIGIN = 'local';
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
 /** Files written or read at once by share and join: overlaps the file system's and the network's waits. */
@@ -82,7 +80,6 @@ export interface FolderSpec {
   guard?: GuardSettings;
 }
 
-const newFileId = () => randomBytes(12).toString('base64url');
 
 export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   readonly api: ProjectApi;
@@ -131,6 +128,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly newPaths = new NewPaths();
   /** Carries the project's side out on the disk (see disk-writes.ts). */
   private disk!: DiskWrites;
+  /** Carries local changes out on the docs and the index (see project-writes.ts). */
+  private writes!: ProjectWrites;
   private readonly branchPause: BranchPause;
   /** Paths here the project does not get, and why (see folder-problems.ts). */
   private readonly problems: FolderProblems;
@@ -209,6 +208,16 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       ownWrites: this.ownWrites,
       files: () => filesMap(this.index),
       settle: (path) => this.enqueue(path, () => this.writePath(path)),
+    });
+    this.writes = new ProjectWrites({
+      root: this.spec.root,
+      index: this.index,
+      docs: this.docs,
+      bases: this.bases,
+      forgetBase: (path) => this.deleteBase(path),
+      isSynced: (docName) => this.connection.isSynced(docName),
+      uploadBlob: (sha256, bytes) => this.transfers(() => this.api.uploadBlob(this.spec.projectId, sha256, bytes)),
+      activity: (action, path, extra) => this.emitActivity('local', action, path, extra),
     });
     this.pathsById = new PathsByFileId(filesMap(this.index));
     this.collisions = new NameCollisions(await probeFolderNaming(this.spec.root, process.env.CODESHARE_FOLDER_NAMING), filesMap(this.index), this.log, {
@@ -515,7 +524,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         return disk.kind === 'symlink' ? this.applyDiskSymlink(path, disk, entry) : undefined;
       case 'unchanged':
         if (action.mode !== null && base && entry) {
-          if (entry.mode !== action.mode) this.index.transact(() => files.set(path, { ...entry, mode: action.mode! }), LOCAL_ORIGIN);
+          this.writes.setMode(path, entry, action.mode);
           this.setBase(path, { ...base, mode: action.mode });
         }
         return;
@@ -527,57 +536,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const content = classifyContent(disk.bytes, MAX_TEXT_BYTES);
     const change = decideContentChange(entry, content.kind);
     if (change === 'new-file' || !entry) return this.applyNewDiskFile(path, disk, content);
-    if (change === 'edit-text' && content.kind === 'text') {
-      const doc = await this.docs.ensure(entry.id);
-      const ytext = contentText(doc);
-      const inDoc = ytext.toString();
-      if (base?.id !== entry.id && !this.connection.isSynced(fileDocName(entry.id)) && inDoc.length === 0 && entry.size > 0) {
-        // The path now names another doc (replaced or split there) whose text has not arrived:
-        // pushing the disk into it would duplicate that text. Its arrival writes the path,
-        // folding this disk edit in against the base.
-        this.docs.writeWhenSynced(entry.id);
-        return;
-      }
-      const baseText = base?.kind === 'text' && base.text !== undefined ? base.text : inDoc;
-      // The doc may hold remote edits not yet written here: merge, so neither is lost.
-      const merged = inDoc === baseText ? content.text : mergeText(baseText, content.text, inDoc);
-      doc.transact(() => applyTextChange(ytext, inDoc, merged), LOCAL_ORIGIN);
-      const mode = modeToShare(disk.mode, base, entry);
-      if (entry.mode !== mode) this.index.transact(() => files.set(path, { ...entry, mode }), LOCAL_ORIGIN);
-      if (merged !== content.text) {
-        await writeFileAtomic(this.spec.root, path, Buffer.from(merged, 'utf8'), { mode: disk.mode });
-      }
-      this.setBase(path, { id: entry.id, kind: 'text', mode: disk.mode, sha256: sha256Hex(Buffer.from(merged, 'utf8')), text: merged });
-      this.emitActivity('local', 'edited', path, lineStats(baseText, content.text));
-      return;
-    }
-    return this.replaceEntryContent(path, entry, base, disk, content);
-  }
-
-  /** Binary content, or a change of kind: the entry is replaced (a new id for a new kind). */
-  private async replaceEntryContent(
-    path: string,
-    entry: IndexEntry,
-    base: Base | undefined,
-    disk: { bytes: Buffer; sha256: string; mode: number },
-    content: ReturnType<typeof classifyContent>,
-  ): Promise<void> {
-    const files = filesMap(this.index);
-    const id = entry.kind === content.kind ? entry.id : newFileId();
-    const mode = modeToShare(disk.mode, base, entry);
-    if (content.kind === 'text') {
-      await this.docs.create(id, content.text);
-      this.index.transact(() => files.set(path, { id, kind: 'text', mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
-      this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
-    } else {
-      await this.transfers(() => this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes));
-      this.index.transact(
-        () => files.set(path, { id, kind: 'binary', mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
-        LOCAL_ORIGIN,
-      );
-      this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
-    }
-    this.emitActivity('local', 'edited', path);
+    if (change === 'edit-text' && content.kind === 'text') return this.writes.editText(path, entry, base, disk, content.text);
+    return this.writes.putContent(path, entry, base, disk, content);
   }
 
   /** A symlink on disk: shared when it stays inside the folder, listed as not shared when not. */
@@ -587,47 +547,21 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.problems.note({ path, reason: 'unsafe-symlink', detail: `${verdict.reason}: ${JSON.stringify(disk.target)}` });
       return;
     }
-    if (entry?.kind === 'symlink' && entry.target === disk.target) return;
-    const id = entry?.id ?? newFileId();
-    const next: IndexEntry = { id, kind: 'symlink', mode: 0o777, size: disk.target.length, target: disk.target };
-    this.index.transact(() => filesMap(this.index).set(path, next), LOCAL_ORIGIN);
-    this.setBase(path, { id, kind: 'symlink', mode: 0o777, sha256: disk.sha256, target: disk.target });
-    this.emitActivity('local', entry ? 'edited' : 'created', path);
+    this.writes.setSymlink(path, disk, entry);
   }
 
   /** A file at a path the project does not have: a rename's target, or (once settled) a new file. */
   private async applyNewDiskFile(path: string, disk: { bytes: Buffer; sha256: string; mode: number }, content: ReturnType<typeof classifyContent>): Promise<void> {
-    const files = filesMap(this.index);
     const renamed = this.removals.takeRenameSource(disk.sha256);
     if (renamed) {
-      this.index.transact(() => {
-        files.delete(renamed.path);
-        files.set(path, { ...renamed.entry, mode: modeToShare(disk.mode, renamed.base, renamed.entry) });
-      }, LOCAL_ORIGIN);
-      this.deleteBase(renamed.path);
-      this.setBase(path, { ...renamed.base, mode: disk.mode });
-      this.emitActivity('local', 'renamed', path, { oldPath: renamed.path });
+      this.writes.rename(renamed, path, disk.mode);
       this.forgetSettling(path);
       return;
     }
     const verdict = this.newPaths.verdict(path);
     if (!verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
     this.forgetSettling(path);
-    const id = newFileId();
-    if (content.kind === 'text') {
-      await this.docs.create(id, content.text);
-      this.index.transact(() => files.set(path, { id, kind: 'text', mode: disk.mode, size: disk.bytes.byteLength }), LOCAL_ORIGIN);
-      this.setBase(path, { id, kind: 'text', mode: disk.mode, sha256: disk.sha256, text: content.text });
-      this.emitActivity('local', 'created', path, lineStats('', content.text));
-    } else {
-      await this.transfers(() => this.api.uploadBlob(this.spec.projectId, disk.sha256, disk.bytes));
-      this.index.transact(
-        () => files.set(path, { id, kind: 'binary', mode: disk.mode, size: disk.bytes.byteLength, sha256: disk.sha256 }),
-        LOCAL_ORIGIN,
-      );
-      this.setBase(path, { id, kind: 'binary', mode: disk.mode, sha256: disk.sha256 });
-      this.emitActivity('local', 'created', path);
-    }
+    return this.writes.putContent(path, null, undefined, disk, content);
   }
 
   /**
@@ -706,9 +640,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (await this.diskReader.fileAt(path)) return;
     const current = parseIndexEntry(filesMap(this.index).get(path));
     if (current?.id !== id) return;
-    this.index.transact(() => filesMap(this.index).delete(path), LOCAL_ORIGIN);
-    this.deleteBase(path);
-    this.emitActivity('local', 'deleted', path);
+    this.writes.delete(path);
   }
 
   // ---------------------------------------------------------------------------------------
