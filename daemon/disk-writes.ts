@@ -2,12 +2,14 @@
 // downloaded blob checked against its hash), written atomically, and the way to a path cleared
 // when a teammate replaced a file with a folder of the same name (or a folder with a file),
 // whose new paths and removals may arrive in either order.
-import { rmdir } from 'node:fs/promises';
+import { mkdir, rename, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { LimitFunction } from 'p-limit';
 import type * as Y from 'yjs';
 import { contentText, type IndexEntry } from '../common/index-entry.js';
 import { createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../common/atomic-write.js';
 import { resolveInside, type CheckedFolders } from '../common/safe-path.js';
+import { errnoCode } from '../common/fs-helpers.js';
 import { sha256Hex } from './file-content.js';
 import { baseFor, type FolderBases } from './folder-bases.js';
 import type { FileDocs } from './file-docs.js';
@@ -82,6 +84,23 @@ export class DiskWrites {
   /** Removes the file at `path`; whether there was one. */
   removeFile(path: string): Promise<boolean> {
     return this.deps.diskIo(() => removeFileSafe(this.deps.root, path));
+  }
+
+  /**
+   * Moves the file at `from` to `to` (a teammate's rename); false when `from` is gone: removed
+   * here between the caller's look and the move (a local deletion racing the remote rename).
+   */
+  async moveFile(from: string, to: string): Promise<boolean> {
+    const source = await resolveInside(this.deps.root, from);
+    const target = await resolveInside(this.deps.root, to);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await rename(source, target);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    }
   }
 
   /**

@@ -9,8 +9,8 @@
 // after any disk change since the base was folded into the doc, so both edits survive.
 import { EventEmitter } from 'node:events';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
@@ -57,7 +57,7 @@ import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
 import type { ScannedEntry } from './scan.js';
 import { FolderProblems } from './folder-problems.js';
-import { checkSymlinkTarget, resolveInside, type CheckedFolders } from '../common/safe-path.js';
+import { checkSymlinkTarget, type CheckedFolders } from '../common/safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
 import type { FolderEvent, FolderStatus, GuardSettings, JoinReport, ResumeReport } from '../common/control-protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
@@ -733,16 +733,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const base = this.bases.get(oldPath);
     const disk = await this.diskReader.read(oldPath);
     const target = await this.diskReader.read(newPath);
-    if (base && disk && disk.kind !== 'dir' && disk.sha256 === base.sha256 && !target) {
-      const from = await resolveInside(this.spec.root, oldPath);
-      const to = await resolveInside(this.spec.root, newPath);
-      await mkdir(dirname(to), { recursive: true });
-      await rename(from, to);
+    const unchangedHere = base && disk && disk.kind !== 'dir' && disk.sha256 === base.sha256 && !target;
+    if (unchangedHere && (await this.disk.moveFile(oldPath, newPath))) {
       this.deleteBase(oldPath);
       this.setBase(newPath, base);
       this.emitActivity('remote', 'renamed', newPath, { oldPath });
     } else {
-      // Something changed locally meanwhile: handle as a delete and an add.
+      // Something changed (or went) locally meanwhile: handle as a delete and an add. A file
+      // removed here between the look and the move used to fail the path until the next rescan.
       await this.writePath(oldPath);
     }
     await this.writePath(newPath);
