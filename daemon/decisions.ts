@@ -163,3 +163,42 @@ export function planIndexChanges(changes: readonly IndexKeyChange[]): IndexChang
   for (const change of changes) if (!change.deleted && !renameTargets.has(change.path)) actions.push({ do: 'write', path: change.path });
   return actions;
 }
+
+export type ProjectWriteAction =
+  /** The disk already holds the project's bytes and mode: only the base is recorded. */
+  | 'record-base'
+  /** The disk holds something else (or nothing): the project's version is written. */
+  | 'write';
+
+/**
+ * Whether the disk at a path already holds what the project wants there (`wanted`: the entry's
+ * kind, the hash of its bytes or symlink target, its mode). A symlink stands for a symlink
+ * entry only, a file for a text or binary one; so a file is never "already" a symlink.
+ */
+export function decideProjectWrite(disk: DiskFacts, wanted: { kind: IndexEntry['kind']; sha256: string; mode: number }): ProjectWriteAction {
+  if (!disk || disk.kind === 'dir' || disk.sha256 !== wanted.sha256) return 'write';
+  if (wanted.kind === 'symlink') return disk.kind === 'symlink' ? 'record-base' : 'write';
+  return disk.kind === 'file' && disk.mode === wanted.mode ? 'record-base' : 'write';
+}
+
+/**
+ * Before writing a remote change of a text file: whether the disk holds an edit the watcher has
+ * not reported yet, to be folded into the doc first (a three-way merge against the base's
+ * text). Only a text edit of a file whose base text is known can be merged.
+ */
+export function unreportedTextEdit(disk: DiskFacts, base: Base | undefined, diskContent: 'text' | 'binary' | null): boolean {
+  if (!disk || disk.kind !== 'file' || !base || disk.sha256 === base.sha256) return false;
+  return diskContent === 'text' && base.text !== undefined;
+}
+
+export type RemoteRenameAction =
+  /** The file here is as last synced and the new path is free: the file is moved. */
+  | 'move'
+  /** Something changed (or went) here meanwhile: the old path and the new one are written apart. */
+  | 'delete-and-add';
+
+/** A teammate renamed a file: what its move means here. */
+export function decideRemoteRename(base: Base | undefined, disk: DiskFacts, targetTaken: boolean): RemoteRenameAction {
+  if (!base || !disk || disk.kind === 'dir' || disk.sha256 !== base.sha256 || targetTaken) return 'delete-and-add';
+  return 'move';
+}

@@ -29,8 +29,11 @@ import {
   decideContentChange,
   decideDiskChange,
   decideRemoteRemoval,
+  decideProjectWrite,
+  decideRemoteRename,
   decideRescanFinding,
   planIndexChanges,
+  unreportedTextEdit,
   projectAheadOfBase,
   syncStateOf,
   type IndexKeyChange,
@@ -733,8 +736,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const base = this.bases.get(oldPath);
     const disk = await this.diskReader.read(oldPath);
     const target = await this.diskReader.read(newPath);
-    const unchangedHere = base && disk && disk.kind !== 'dir' && disk.sha256 === base.sha256 && !target;
-    if (unchangedHere && (await this.disk.moveFile(oldPath, newPath))) {
+    if (base && decideRemoteRename(base, disk, target !== null) === 'move' && (await this.disk.moveFile(oldPath, newPath))) {
       this.deleteBase(oldPath);
       this.setBase(newPath, base);
       this.emitActivity('remote', 'renamed', newPath, { oldPath });
@@ -770,21 +772,19 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const doc = await this.docs.ensure(entry.id);
       const ytext = contentText(doc);
       let text = ytext.toString();
-      if (disk && disk.kind === 'file' && base && disk.sha256 !== base.sha256) {
+      const local = disk?.kind === 'file' ? classifyContent(disk.bytes, MAX_TEXT_BYTES) : null;
+      if (disk?.kind === 'file' && local?.kind === 'text' && unreportedTextEdit(disk, base, local.kind)) {
         // A disk edit the watcher has not reported yet: fold it in first (also when the entry
         // now names another doc, e.g. a copy made when both sides renamed the file at once).
-        const local = classifyContent(disk.bytes, MAX_TEXT_BYTES);
-        if (local.kind === 'text' && base.text !== undefined) {
-          if (!(await this.admitted(path, entry, disk.bytes))) return;
-          const merged = mergeText(base.text, local.text, text);
-          doc.transact(() => applyTextChange(ytext, text, merged), LOCAL_ORIGIN);
-          text = merged;
-        }
+        if (!(await this.admitted(path, entry, disk.bytes))) return;
+        const merged = mergeText(base!.text!, local.text, text);
+        doc.transact(() => applyTextChange(ytext, text, merged), LOCAL_ORIGIN);
+        text = merged;
       }
       const bytes = Buffer.from(text, 'utf8');
       const sha256 = sha256Hex(bytes);
       this.docs.changedByServer.delete(entry.id);
-      if (disk && disk.kind === 'file' && disk.sha256 === sha256 && disk.mode === entry.mode) {
+      if (decideProjectWrite(disk, { kind: 'text', sha256, mode: entry.mode }) === 'record-base') {
         this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
         return;
       }
@@ -796,7 +796,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     // The entry names its bytes by hash: a disk that holds them needs no download.
     const wantedSha256 = entry.kind === 'symlink' ? sha256Hex(Buffer.from(entry.target ?? '', 'utf8')) : entry.sha256!;
-    if (disk && disk.kind !== 'dir' && disk.sha256 === wantedSha256 && (disk.kind !== 'file' || disk.mode === entry.mode)) {
+    if (decideProjectWrite(disk, { kind: entry.kind, sha256: wantedSha256, mode: entry.mode }) === 'record-base') {
       this.setBase(path, baseFor(entry, { sha256: wantedSha256 }));
       return;
     }

@@ -5,8 +5,13 @@ import type { IndexEntry } from '../../common/index-entry.js';
 import {
   decideContentChange,
   decideDiskChange,
+  decideProjectWrite,
   decideRemoteRemoval,
+  decideRemoteRename,
   planIndexChanges,
+  unreportedTextEdit,
+  type ProjectWriteAction,
+  type RemoteRenameAction,
   decideRescanFinding,
   projectAheadOfBase,
   syncStateOf,
@@ -133,4 +138,53 @@ describe('planIndexChanges: a remote change of the index, for the disk', () => {
     ['a malformed entry is written (and refused there), never renamed onto', [deleted('a.ts'), { path: 'b.ts', deleted: false, entry: null }], [{ do: 'write', path: 'a.ts' }, { do: 'write', path: 'b.ts' }]],
   ];
   for (const [name, changes, expected] of rows) it(name, () => expect(planIndexChanges(changes)).toEqual(expected));
+});
+
+describe('decideProjectWrite: a remote change, against what the disk holds', () => {
+  const link = (sha256: string): DiskFacts => ({ kind: 'symlink', sha256 });
+  const rows: Array<[string, DiskFacts, { kind: IndexEntry['kind']; sha256: string; mode: number }, ProjectWriteAction]> = [
+    ['nothing there: write', null, { kind: 'text', sha256: 'A', mode: 0o644 }, 'write'],
+    ['a folder there: write (after clearing the way)', { kind: 'dir' }, { kind: 'text', sha256: 'A', mode: 0o644 }, 'write'],
+    ['the same bytes and mode: only the base', file('A'), { kind: 'text', sha256: 'A', mode: 0o644 }, 'record-base'],
+    ['the same bytes, another mode: write (the mode)', file('A', 0o755), { kind: 'text', sha256: 'A', mode: 0o644 }, 'write'],
+    ['other bytes: write', file('B'), { kind: 'binary', sha256: 'A', mode: 0o644 }, 'write'],
+    ['a blob already on disk: no download', file('A'), { kind: 'binary', sha256: 'A', mode: 0o644 }, 'record-base'],
+    ['the same symlink target: only the base', link('T'), { kind: 'symlink', sha256: 'T', mode: 0o777 }, 'record-base'],
+    ['another symlink target: write', link('U'), { kind: 'symlink', sha256: 'T', mode: 0o777 }, 'write'],
+    ['a file whose bytes spell the symlink target: write the symlink', file('T', 0o777), { kind: 'symlink', sha256: 'T', mode: 0o777 }, 'write'],
+    ['a symlink whose target hashes like the text: write the file', link('A'), { kind: 'text', sha256: 'A', mode: 0o644 }, 'write'],
+  ];
+  it.each(rows)('%s', (_name, disk, wanted, expected) => {
+    expect(decideProjectWrite(disk, wanted)).toBe(expected);
+  });
+});
+
+describe('unreportedTextEdit: fold the disk into the doc before writing a remote change', () => {
+  const rows: Array<[string, DiskFacts, Base | undefined, 'text' | 'binary' | null, boolean]> = [
+    ['the disk as last synced: nothing to fold', file('A'), base(), 'text', false],
+    ['text edited here, base text known: fold', file('B'), base(), 'text', true],
+    ['edited here but binary now: not mergeable', file('B'), base(), 'binary', false],
+    ['edited here, base text unknown (a binary base): not mergeable', file('B'), base({ kind: 'binary', text: undefined }), 'text', false],
+    ['no base (never synced here): nothing to fold against', file('B'), undefined, 'text', false],
+    ['nothing there', null, base(), null, false],
+    ['a symlink there', { kind: 'symlink', sha256: 'B' }, base(), null, false],
+  ];
+  it.each(rows)('%s', (_name, disk, known, content, expected) => {
+    expect(unreportedTextEdit(disk, known, content)).toBe(expected);
+  });
+});
+
+describe('decideRemoteRename: a teammate moved a file', () => {
+  const rows: Array<[string, Base | undefined, DiskFacts, boolean, RemoteRenameAction]> = [
+    ['as last synced, new path free: move', base(), file('A'), false, 'move'],
+    ['a mode change here does not stop the move', base(), file('A', 0o755), false, 'move'],
+    ['edited here meanwhile: delete and add (the edit is read as a change)', base(), file('B'), false, 'delete-and-add'],
+    ['removed here meanwhile', base(), null, false, 'delete-and-add'],
+    ['a folder took its name here', base(), { kind: 'dir' }, false, 'delete-and-add'],
+    ['the new path is taken here', base(), file('A'), true, 'delete-and-add'],
+    ['never synced here', undefined, file('A'), false, 'delete-and-add'],
+  ];
+  it.each(rows)('%s', (_name, known, disk, taken, expected) => {
+    expect(decideRemoteRename(known, disk, taken)).toBe(expected);
+  });
 });
