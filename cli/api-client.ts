@@ -1,50 +1,19 @@
-// A small typed client for the codeshare REST API over fetch. Every failure becomes a CliError
-// a person can act on: the server's own message for refusals, a sign-in hint for 401, and a
-// "is the server running?" for a server that cannot be reached.
+// The CLI's client for the codeshare REST API, on the shared transport (common/http-client.ts).
+// Every failure becomes a CliError a person can act on: the server's own message for refusals, a
+// sign-in hint for 401, and a "is the server running?" for a server that cannot be reached.
 import { CliError } from './errors.js';
 import type { TokenSource } from '../common/credentials.js';
+import { HttpClient, HttpError, PAGE_SIZE, type Query, type RequestOptions } from '../common/http-client.js';
 
-/** What the server answers with on every error. */
-interface ErrorBody {
-  error: { code: string; message: string };
-}
+export type { Page, Query, RequestOptions } from '../common/http-client.js';
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export type Query = Record<string, string | number | undefined>;
-
-export interface RequestOptions {
-  query?: Query;
-  body?: unknown;
-  /** Abort after this long; long downloads pass more. */
-  timeoutMs?: number;
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000;
-const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 /** The largest page the server serves: fewer round trips for long listings. */
-export const MAX_PAGE_SIZE = 200;
+export const MAX_PAGE_SIZE = PAGE_SIZE;
 
 const AUTH_FAILURE_CODES = new Set(['CS_ERR_UNAUTHORIZED', 'CS_ERR_INVALID_TOKEN']);
 
-function isErrorBody(value: unknown): value is ErrorBody {
-  const error = (value as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  return typeof error?.code === 'string' && typeof error.message === 'string';
-}
-
-/** The code of a network failure, looking through undici's wrapping and happy-eyeballs aggregates. */
-function networkErrorCode(err: unknown): string | undefined {
-  const cause = (err as { cause?: unknown } | null)?.cause as { code?: unknown; errors?: { code?: unknown }[] } | undefined;
-  if (typeof cause?.code === 'string') return cause.code;
-  const inner = cause?.errors?.find((e) => typeof e.code === 'string');
-  return inner ? String(inner.code) : undefined;
-}
-
 export class ApiClient {
-  readonly baseUrl: string;
+  private readonly http: HttpClient;
 
   constructor(
     baseUrl: string,
@@ -52,7 +21,11 @@ export class ApiClient {
     /** Where the token came from, so a refusal can say what to fix. */
     readonly tokenSource: TokenSource | null = token ? 'file' : null,
   ) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.http = new HttpClient(baseUrl, token);
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
   }
 
   /** A client for the same server with another token (sign-in checks a token before storing it). */
@@ -77,85 +50,58 @@ export class ApiClient {
   }
 
   /** Every item of a paginated listing, following nextCursor to the end. */
-  async all<T>(path: string, query: Query = {}): Promise<T[]> {
-    const items: T[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.get<Page<T>>(path, { ...query, limit: MAX_PAGE_SIZE, cursor });
-      items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return items;
+  all<T>(path: string, query: Query = {}): Promise<T[]> {
+    return this.mapped(this.http.all<T>(path, query));
   }
 
   /** The raw body: text files come back byte for byte (Response.text() would drop a BOM). */
-  async bytes(path: string, query?: Query): Promise<Buffer> {
-    const response = await this.send('GET', path, { query, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-    try {
-      return Buffer.from(await response.arrayBuffer());
-    } catch (err) {
-      throw this.networkError(err);
-    }
+  bytes(path: string, query?: Query): Promise<Buffer> {
+    return this.mapped(this.http.bytes('GET', path, { query }));
   }
 
-  async json<T>(method: string, path: string, options: RequestOptions): Promise<T> {
-    const response = await this.send(method, path, options);
-    const text = await response.text().catch((err: unknown) => {
-      throw this.networkError(err);
-    });
-    if (!text) return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new CliError(`the server at ${this.baseUrl} answered ${method} ${path} with something that is not JSON: is that address a codeshare server?`);
-    }
+  json<T>(method: string, path: string, options: RequestOptions): Promise<T> {
+    return this.mapped(this.http.json<T>(method, path, options));
   }
 
   /** Sends the request; resolves only to a 2xx response. */
-  async send(method: string, path: string, options: RequestOptions): Promise<Response> {
-    const url = new URL(this.baseUrl + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+  send(method: string, path: string, options: RequestOptions): Promise<Response> {
+    return this.mapped(this.http.send(method, path, options));
+  }
+
+  private async mapped<T>(request: Promise<T>): Promise<T> {
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      });
+      return await request;
     } catch (err) {
-      throw this.networkError(err);
+      throw err instanceof HttpError ? this.cliError(err) : err;
     }
-    if (response.ok) return response;
-    throw await this.refusal(response, path);
   }
 
-  private networkError(err: unknown): CliError {
-    const name = (err as { name?: string } | null)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return new CliError(`the server at ${this.baseUrl} did not answer in time: check that it is running and reachable`);
+  private cliError(err: HttpError): CliError {
+    switch (err.kind) {
+      case 'timeout':
+        return new CliError(`the server at ${this.baseUrl} did not answer in time: check that it is running and reachable`);
+      case 'network':
+        if (err.networkCode === 'ENOTFOUND' || err.networkCode === 'EAI_AGAIN') {
+          return new CliError(
+            `cannot find the host of ${this.baseUrl} (${err.networkCode}): check the server address (--server, CODESHARE_SERVER or the project URL)`,
+          );
+        }
+        return new CliError(`cannot reach the server at ${this.baseUrl}${err.networkCode ? ` (${err.networkCode})` : ''}: is \`codeshare server\` running?`);
+      case 'not-json':
+        return new CliError(`the server at ${this.baseUrl} answered ${err.method} ${err.path} with something that is not JSON: is that address a codeshare server?`);
+      case 'refused':
+        return this.refusal(err);
     }
-    const code = networkErrorCode(err);
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      return new CliError(`cannot find the host of ${this.baseUrl} (${code}): check the server address (--server, CODESHARE_SERVER or the project URL)`);
-    }
-    return new CliError(`cannot reach the server at ${this.baseUrl}${code ? ` (${code})` : ''}: is \`codeshare server\` running?`);
   }
 
-  private async refusal(response: Response, path: string): Promise<CliError> {
-    const body: unknown = await response.json().catch(() => null);
-    if (!isErrorBody(body)) {
-      return new CliError(`the server at ${this.baseUrl} answered ${response.status} ${response.statusText} to ${path}: is that address a codeshare server?`);
+  private refusal(err: HttpError): CliError {
+    const { code, serverMessage: message } = err;
+    if (code === undefined || message === undefined) {
+      return new CliError(`the server at ${this.baseUrl} answered ${err.status} ${err.statusText} to ${err.path}: is that address a codeshare server?`);
     }
-    const { code, message } = body.error;
-    if (response.status === 401 && AUTH_FAILURE_CODES.has(code)) return new CliError(this.signInHint(), 1, code);
+    if (err.status === 401 && AUTH_FAILURE_CODES.has(code)) return new CliError(this.signInHint(), 1, code);
     if (code === 'CS_ERR_PROJECT_NOT_FOUND') {
-      const ref = /^\/api\/projects\/([^/?]+)/.exec(path)?.[1];
+      const ref = /^\/api\/projects\/([^/?]+)/.exec(err.path)?.[1];
       const named = ref ? ` ${decodeURIComponent(ref)}` : '';
       return new CliError(
         `project${named} not found on ${this.baseUrl}, or it is private and you are not a member: check the name with \`codeshare projects\``,

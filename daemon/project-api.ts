@@ -1,84 +1,51 @@
-// The few REST calls the daemon makes: projects, files, blobs, git metadata.
+// The few REST calls the daemon makes: projects, files, blobs, git metadata, on the shared
+// transport (common/http-client.ts). A refusal is an HttpError whose message is the server's own
+// (or "METHOD PATH answered STATUS"); callers branch on its status.
 import type { ProjectFile } from '../common/project-file.js';
-export class ProjectApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
+import { HttpClient, HttpError, TRANSFER_TIMEOUT_MS } from '../common/http-client.js';
+
+/** The daemon's name for the transport's error: `err instanceof ProjectApiError && err.status === 404`. */
+export const ProjectApiError = HttpError;
+export type ProjectApiError = HttpError;
 
 export class ProjectApi {
-  constructor(
-    private readonly serverUrl: string,
-    private readonly token: string,
-  ) {}
+  private readonly http: HttpClient;
 
-  private async request(method: string, path: string, body?: unknown, raw?: Uint8Array): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    let payload: string | Uint8Array | undefined;
-    if (raw) {
-      headers['content-type'] = 'application/octet-stream';
-      payload = raw;
-    } else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const response = await fetch(this.serverUrl.replace(/\/+$/, '') + path, { method, headers, body: payload });
-    if (!response.ok) {
-      const error = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-      throw new ProjectApiError(error?.error?.message ?? `${method} ${path} answered ${response.status}`, response.status, error?.error?.code);
-    }
-    return response;
+  constructor(serverUrl: string, token: string) {
+    this.http = new HttpClient(serverUrl, token);
   }
 
-  async createProject(name: string, visibility: 'private' | 'public'): Promise<{ id: string; fullName: string }> {
-    return (await this.request('POST', '/api/projects', { name, visibility })).json() as Promise<{ id: string; fullName: string }>;
+  createProject(name: string, visibility: 'private' | 'public'): Promise<{ id: string; fullName: string }> {
+    return this.http.json('POST', '/api/projects', { body: { name, visibility } });
   }
 
-  async getProject(ref: string): Promise<{ id: string; fullName: string; role: string | null }> {
-    return (await this.request('GET', `/api/projects/${encodeURIComponent(ref)}`)).json() as Promise<{
-      id: string;
-      fullName: string;
-      role: string | null;
-    }>;
+  getProject(ref: string): Promise<{ id: string; fullName: string; role: string | null }> {
+    return this.http.json('GET', `/api/projects/${encodeURIComponent(ref)}`);
   }
 
   /** Every file of the project as the server last stored it, by path. */
   async listFiles(projectId: string): Promise<Map<string, ProjectFile>> {
-    const files = new Map<string, ProjectFile>();
-    let cursor: string | null = null;
-    do {
-      const query: string = `limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const page = (await (await this.request('GET', `/api/projects/${projectId}/files?${query}`)).json()) as {
-        items: ProjectFile[];
-        nextCursor: string | null;
-      };
-      for (const item of page.items) files.set(item.path, item);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return files;
+    const items = await this.http.all<ProjectFile>(`/api/projects/${projectId}/files`);
+    return new Map(items.map((item) => [item.path, item]));
   }
 
   async uploadBlob(projectId: string, sha256: string, bytes: Uint8Array): Promise<void> {
-    await this.request('PUT', `/api/projects/${projectId}/blobs/${sha256}`, undefined, bytes);
+    await this.http.send('PUT', `/api/projects/${projectId}/blobs/${sha256}`, { bytes, timeoutMs: TRANSFER_TIMEOUT_MS });
   }
 
   async downloadBlob(projectId: string, sha256: string): Promise<Uint8Array> {
-    const response = await this.request('GET', `/api/projects/${projectId}/blobs/${sha256}`);
-    return new Uint8Array(await response.arrayBuffer());
+    const bytes = await this.http.bytes('GET', `/api/projects/${projectId}/blobs/${sha256}`);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   async putGitRepository(projectId: string, repo: { remoteUrl: string | null; defaultBranch: string | null; headSha: string | null }): Promise<void> {
-    await this.request('PUT', `/api/projects/${projectId}/git`, repo);
+    await this.http.send('PUT', `/api/projects/${projectId}/git`, { body: repo });
   }
 
   async recordCommits(
     projectId: string,
     commits: { sha: string; message: string; authorName: string; authorEmail?: string; branch?: string; committedAt: string }[],
   ): Promise<void> {
-    if (commits.length > 0) await this.request('POST', `/api/projects/${projectId}/git/commits`, { commits });
+    if (commits.length > 0) await this.http.send('POST', `/api/projects/${projectId}/git/commits`, { body: { commits } });
   }
 }
