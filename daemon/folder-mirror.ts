@@ -58,7 +58,6 @@ import { DEFAULT_GUARD, type LocalChange } from './discard-guard.js';
 import { IgnoreRules, isIgnoreRulesFile } from '../common/ignore-rules.js';
 import { LocalStore, type Base } from './local-store.js';
 import { ProjectApi } from './project-api.js';
-import type { ScannedEntry } from './scan.js';
 import { FolderProblems } from './folder-problems.js';
 import { checkSymlinkTarget, type CheckedFolders } from '../common/safe-path.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
@@ -263,7 +262,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.open();
     phase('opened');
     const branch = this.git.branch;
-    const entries = await this.scan();
+    const entries = await this.problems.scan();
     phase('scanned');
     const newEntries: [string, IndexEntry][] = [];
     let done = 0;
@@ -273,7 +272,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const absPath = join(this.spec.root, scanned.path);
       if (scanned.kind === 'symlink') {
         newEntries.push([scanned.path, { id, kind: 'symlink', mode, size: scanned.size, target: scanned.target! }]);
-        this.setBase(scanned.path, { id, kind: 'symlink', mode, sha256: scanned.sha256, target: scanned.target! });
+        this.bases.set(scanned.path, { id, kind: 'symlink', mode, sha256: scanned.sha256, target: scanned.target! });
       } else {
         const bytes = await readFile(absPath);
         const content = classifyContent(bytes, MAX_TEXT_BYTES);
@@ -281,11 +280,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         if (content.kind === 'text') {
           await this.docs.create(id, content.text);
           newEntries.push([scanned.path, { id, kind: 'text', mode, size: bytes.byteLength }]);
-          this.setBase(scanned.path, { id, kind: 'text', mode, sha256, text: content.text });
+          this.bases.set(scanned.path, { id, kind: 'text', mode, sha256, text: content.text });
         } else {
           await this.api.uploadBlob(this.spec.projectId, sha256, bytes);
           newEntries.push([scanned.path, { id, kind: 'binary', mode, size: bytes.byteLength, sha256 }]);
-          this.setBase(scanned.path, { id, kind: 'binary', mode, sha256 });
+          this.bases.set(scanned.path, { id, kind: 'binary', mode, sha256 });
         }
       }
       done++;
@@ -332,7 +331,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const wanted = await this.disk.projectBytes(entry);
       const disk = await this.diskReader.read(path);
       if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {
-        this.setBase(path, baseFor(entry, wanted));
+        this.bases.set(path, baseFor(entry, wanted));
         if (disk.kind === 'file' && disk.mode !== entry.mode) await writeFileAtomic(this.spec.root, path, disk.bytes, { mode: entry.mode });
         report.kept++;
         return;
@@ -340,7 +339,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       if (disk && disk.kind === 'file') {
         if (options.keepLocal && entry.kind === 'text') {
           // The local version wins: it becomes an edit of the project's file.
-          this.setBase(path, baseFor(entry, wanted));
+          this.bases.set(path, baseFor(entry, wanted));
           await this.applyDiskChange(path);
           report.pushed++;
           return;
@@ -353,7 +352,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     report.replaced.sort(byPath);
     phase('written');
     // Files only this folder has are shared, so both sides end identical and nothing is lost.
-    const local = await this.scan();
+    const local = await this.problems.scan();
     const files = filesMap(this.index);
     for (const scanned of local) {
       if (files.has(scanned.path)) continue;
@@ -488,7 +487,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.pauseIfOffBranch();
     if (!this.pausedReason) return true;
     // Resuming reconciles the whole folder, which finds what is still there.
-    this.forgetSettling(path);
+    this.newPaths.forget(path);
     return false;
   }
 
@@ -510,7 +509,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (await this.problems.tooLargeToShare(path, known)) return;
     const disk = await this.problems.readOrNoteUnreadable(path);
     if (disk === 'unreadable') return;
-    if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.forgetSettling(path);
+    if (!disk || disk.kind === 'dir' || this.bases.has(path) || filesMap(this.index).has(path)) this.newPaths.forget(path);
     if (!disk) {
       await this.problems.noteUnshareable(path);
       return this.applyDiskUnlink(path);
@@ -528,7 +527,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       case 'unchanged':
         if (action.mode !== null && base && entry) {
           this.writes.setMode(path, entry, action.mode);
-          this.setBase(path, { ...base, mode: action.mode });
+          this.bases.set(path, { ...base, mode: action.mode });
         }
         return;
       case 'follow-project':
@@ -558,12 +557,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const renamed = this.removals.takeRenameSource(disk.sha256);
     if (renamed) {
       this.writes.rename(renamed, path, disk.mode);
-      this.forgetSettling(path);
+      this.newPaths.forget(path);
       return;
     }
     const verdict = this.newPaths.verdict(path);
     if (!verdict.settled) return this.applyOnceSettled(path, verdict.recheckInMs);
-    this.forgetSettling(path);
+    this.newPaths.forget(path);
     return this.writes.putContent(path, null, undefined, disk, content);
   }
 
@@ -584,10 +583,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.newPaths.readLater(path, ms, () => {
       if (!this.stopped) void this.enqueue(path, () => this.applyDiskChange(path));
     });
-  }
-
-  private forgetSettling(path: string): void {
-    this.newPaths.forget(path);
   }
 
   /** The file is gone from disk: once its burst ended (and it was no rename), it is gone from the project. */
@@ -703,7 +698,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     this.index.transact(() => filesMap(this.index).set(path, { ...entry, id }), LOCAL_ORIGIN);
     const base = this.bases.get(path);
-    if (base?.id === entry.id) this.setBase(path, { ...base, id });
+    if (base?.id === entry.id) this.bases.set(path, { ...base, id });
     this.log.info({ path, from: entry.id, to: id }, 'a path sharing its file id with another became a copy');
     await this.writePath(path);
   }
@@ -738,7 +733,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const target = await this.diskReader.read(newPath);
     if (base && decideRemoteRename(base, disk, target !== null) === 'move' && (await this.disk.moveFile(oldPath, newPath))) {
       this.deleteBase(oldPath);
-      this.setBase(newPath, base);
+      this.bases.set(newPath, base);
       this.emitActivity('remote', 'renamed', newPath, { oldPath });
     } else {
       // Something changed (or went) locally meanwhile: handle as a delete and an add. A file
@@ -785,19 +780,19 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       const sha256 = sha256Hex(bytes);
       this.docs.changedByServer.delete(entry.id);
       if (decideProjectWrite(disk, { kind: 'text', sha256, mode: entry.mode }) === 'record-base') {
-        this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
+        this.bases.set(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
         return;
       }
       const before = base?.text ?? '';
       await this.disk.writeFile(path, bytes, entry.mode);
-      this.setBase(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
+      this.bases.set(path, { id: entry.id, kind: 'text', mode: entry.mode, sha256, text });
       this.emitActivity('remote', base ? 'edited' : 'created', path, lineStats(before, text));
       return;
     }
     // The entry names its bytes by hash: a disk that holds them needs no download.
     const wantedSha256 = entry.kind === 'symlink' ? sha256Hex(Buffer.from(entry.target ?? '', 'utf8')) : entry.sha256!;
     if (decideProjectWrite(disk, { kind: entry.kind, sha256: wantedSha256, mode: entry.mode }) === 'record-base') {
-      this.setBase(path, baseFor(entry, { sha256: wantedSha256 }));
+      this.bases.set(path, baseFor(entry, { sha256: wantedSha256 }));
       return;
     }
     const wanted = await this.disk.projectBytes(entry);
@@ -917,7 +912,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
 
   private async reconcileOnce(checkEveryPath: boolean): Promise<void> {
     if (this.stopped || this.pausedReason) return;
-    const entries = (await this.scan()).map((e) => ({ ...e, path: this.projectPath(e.path) }));
+    const entries = (await this.problems.scan()).map((e) => ({ ...e, path: this.projectPath(e.path) }));
     const onDisk = new Map(entries.map((e) => [e.path, e]));
     const files = filesMap(this.index);
     const work: Promise<void>[] = [];
@@ -936,11 +931,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     }
     await Promise.all(work);
     this.splitSharedIds([...files.keys()]);
-  }
-
-  /** What is on disk (see FolderProblems.scan), as the project names it. */
-  private scan(under = ''): Promise<ScannedEntry[]> {
-    return this.problems.scan(under);
   }
 
   /** The disk holds `base` at `path`: does the project hold something else there? */
@@ -1037,10 +1027,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       else this.log.warn({ path: path.slice(0, 200) }, 'malformed index entry ignored');
     }
     return entries;
-  }
-
-  private setBase(path: string, base: Base): void {
-    this.bases.set(path, base);
   }
 
   private deleteBase(path: string): void {
