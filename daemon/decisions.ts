@@ -181,14 +181,27 @@ export function decideProjectWrite(disk: DiskFacts, wanted: { kind: IndexEntry['
   return disk.kind === 'file' && disk.mode === wanted.mode ? 'record-base' : 'write';
 }
 
+export type UnreportedEditAction =
+  /** The disk holds what was last synced (or nothing of ours): the project's version is written. */
+  | 'none'
+  /** A text edit here: merged into the doc against the base's text first, then written. */
+  | 'merge-text'
+  /**
+   * A change here that cannot be merged (binary bytes, a text over a binary base, any edit of a
+   * binary entry): it is shared first, as the watcher's report of it would have been, and the
+   * disk is not overwritten. Writing the project's version would lose it without a trace.
+   */
+  | 'share-local';
+
 /**
- * Before writing a remote change of a text file: whether the disk holds an edit the watcher has
- * not reported yet, to be folded into the doc first (a three-way merge against the base's
- * text). Only a text edit of a file whose base text is known can be merged.
+ * Before writing a remote change of a project file: whether the disk holds an edit the watcher
+ * has not reported yet, and what becomes of it. Without a base there is nothing to tell an
+ * edit by (the project's version is written, as join does).
  */
-export function unreportedTextEdit(disk: DiskFacts, base: Base | undefined, diskContent: 'text' | 'binary' | null): boolean {
-  if (!disk || disk.kind !== 'file' || !base || disk.sha256 === base.sha256) return false;
-  return diskContent === 'text' && base.text !== undefined;
+export function decideUnreportedEdit(disk: DiskFacts, base: Base | undefined, diskContent: 'text' | 'binary' | null, entryKind: IndexEntry['kind']): UnreportedEditAction {
+  if (!disk || disk.kind !== 'file' || !base || disk.sha256 === base.sha256) return 'none';
+  if (entryKind === 'text' && diskContent === 'text' && base.text !== undefined) return 'merge-text';
+  return 'share-local';
 }
 
 export type RemoteRenameAction =

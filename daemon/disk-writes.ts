@@ -33,8 +33,6 @@ export interface DiskWritesDeps {
   bases: FolderBases;
   ownWrites: OwnWrites;
   files: () => Y.Map<IndexEntry>;
-  /** Brings a path in line with the project now (its queued work first): used on a blocker. */
-  settle: (path: string) => Promise<void>;
 }
 
 export class DiskWrites {
@@ -104,21 +102,24 @@ export class DiskWrites {
   }
 
   /**
+   * Files of ours on the way to `path` (at an ancestor of it) that the project no longer has:
+   * the caller brings each in line (removes it) before asking clearWayTo.
+   */
+  staleAncestors(path: string): string[] {
+    return this.ancestorsWithBase(path).filter((ancestor) => !this.deps.files().has(ancestor));
+  }
+
+  /**
    * Whether `path` can be written: no file of ours stands where it needs a folder, no folder
-   * where it needs a file. A file the project no longer has is removed first (its removal is
-   * queued on its own path, possibly behind this write); a file it still has is about to go, so
-   * the path waits for its removal (see released).
+   * where it needs a file. A file of ours still on the way is about to go (the project has it
+   * elsewhere, or its removal is queued): the path waits for its removal (see released).
    */
   async clearWayTo(path: string, folderAtPath: boolean): Promise<boolean> {
     const { bases } = this.deps;
-    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-      const ancestor = path.slice(0, slash);
-      if (!bases.has(ancestor)) continue;
-      if (!this.deps.files().has(ancestor)) await this.deps.settle(ancestor);
-      if (bases.has(ancestor)) {
-        this.waitFor(ancestor, path);
-        return false;
-      }
+    const blocker = this.ancestorsWithBase(path)[0];
+    if (blocker !== undefined) {
+      this.waitFor(blocker, path);
+      return false;
     }
     if (!folderAtPath) return true;
     // A folder where the project has a file (a teammate replaced a folder with a file of the
@@ -130,6 +131,15 @@ export class DiskWrites {
       throw new Error(`a folder with files the project does not have stands where it has a file (${(err as Error).message})`);
     });
     return true;
+  }
+
+  private ancestorsWithBase(path: string): string[] {
+    const found: string[] = [];
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const ancestor = path.slice(0, slash);
+      if (this.deps.bases.has(ancestor)) found.push(ancestor);
+    }
+    return found;
   }
 
   /** The file at `blocker` is gone: the paths that waited for it, to be written now. */

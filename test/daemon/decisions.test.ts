@@ -9,7 +9,8 @@ import {
   decideRemoteRemoval,
   decideRemoteRename,
   planIndexChanges,
-  unreportedTextEdit,
+  decideUnreportedEdit,
+  type UnreportedEditAction,
   type ProjectWriteAction,
   type RemoteRenameAction,
   decideRescanFinding,
@@ -159,18 +160,22 @@ describe('decideProjectWrite: a remote change, against what the disk holds', () 
   });
 });
 
-describe('unreportedTextEdit: fold the disk into the doc before writing a remote change', () => {
-  const rows: Array<[string, DiskFacts, Base | undefined, 'text' | 'binary' | null, boolean]> = [
-    ['the disk as last synced: nothing to fold', file('A'), base(), 'text', false],
-    ['text edited here, base text known: fold', file('B'), base(), 'text', true],
-    ['edited here but binary now: not mergeable', file('B'), base(), 'binary', false],
-    ['edited here, base text unknown (a binary base): not mergeable', file('B'), base({ kind: 'binary', text: undefined }), 'text', false],
-    ['no base (never synced here): nothing to fold against', file('B'), undefined, 'text', false],
-    ['nothing there', null, base(), null, false],
-    ['a symlink there', { kind: 'symlink', sha256: 'B' }, base(), null, false],
+describe('decideUnreportedEdit: an edit here the watcher has not reported, before a remote change is written', () => {
+  const rows: Array<[string, DiskFacts, Base | undefined, 'text' | 'binary' | null, IndexEntry['kind'], UnreportedEditAction]> = [
+    ['the disk as last synced: nothing to fold', file('A'), base(), 'text', 'text', 'none'],
+    ['text edited here, base text known: merge', file('B'), base(), 'text', 'text', 'merge-text'],
+    ['a text file replaced by binary bytes here: shared, not overwritten', file('B'), base(), 'binary', 'text', 'share-local'],
+    ['text over a binary base (base text unknown): shared, not overwritten', file('B'), base({ kind: 'binary', text: undefined }), 'text', 'text', 'share-local'],
+    ['a binary file edited here while the teammate changed it: shared, not overwritten', file('B'), base({ kind: 'binary', text: undefined }), 'binary', 'binary', 'share-local'],
+    ['a text edit here while the teammate made the file binary: shared, not merged into bytes', file('B'), base(), 'text', 'binary', 'share-local'],
+    ['a file here where the project has a symlink, edited since: shared', file('B'), base(), 'text', 'symlink', 'share-local'],
+    ['no base (never synced here): nothing to tell an edit by', file('B'), undefined, 'text', 'text', 'none'],
+    ['nothing there', null, base(), null, 'text', 'none'],
+    ['a symlink there', { kind: 'symlink', sha256: 'B' }, base(), null, 'text', 'none'],
+    ['a folder there', { kind: 'dir' }, base(), null, 'text', 'none'],
   ];
-  it.each(rows)('%s', (_name, disk, known, content, expected) => {
-    expect(unreportedTextEdit(disk, known, content)).toBe(expected);
+  it.each(rows)('%s', (_name, disk, known, content, kind, expected) => {
+    expect(decideUnreportedEdit(disk, known, content, kind)).toBe(expected);
   });
 });
 

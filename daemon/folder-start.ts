@@ -1,0 +1,139 @@
+// The first sync of a folder. Share: every file of the folder becomes the project's (a doc for
+// a text, an uploaded blob for a binary, an entry for a symlink). Join: every project file is
+// written into the folder, a local file that differs is backed up first (or, with --keep-local,
+// becomes an edit of the project's file), and the files only this folder has are shared, so
+// both sides end identical and nothing is lost.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pMap from 'p-map';
+import { MAX_TEXT_BYTES, filesMap, projectMap, sharedMode, type IndexEntry } from '../common/index-entry.js';
+import { byPath } from '../common/paths-in-project.js';
+import { fileDocName } from '../common/protocol.js';
+import { writeFileAtomic } from '../common/atomic-write.js';
+import type { CheckedFolders } from '../common/safe-path.js';
+import type { JoinReport } from '../common/control-protocol.js';
+import { classifyContent, sha256Hex } from './file-content.js';
+import { baseFor } from './folder-bases.js';
+import type { BackupFolder } from './backup-folder.js';
+import type { ScannedEntry } from './scan.js';
+import { LOCAL_ORIGIN, newFileId } from './project-writes.js';
+import { indexEntries, type FolderParts } from './folder-parts.js';
+import type { LocalChanges } from './local-changes.js';
+import type { RemoteChanges } from './remote-changes.js';
+
+/** Files written or read at once by share and join: overlaps the file system's and the network's waits. */
+export const FILE_CONCURRENCY = 16;
+/** Progress is reported every this many files. */
+const PROGRESS_EVERY = 100;
+
+export type FolderStartParts = Pick<FolderParts, 'root' | 'log' | 'index' | 'docs' | 'bases' | 'diskReader' | 'disk' | 'problems' | 'collisions' | 'connection' | 'event'>;
+
+/** Makes every file of the folder the project's; the number of files shared. */
+export async function shareFolder(
+  parts: FolderStartParts,
+  { uploadBlob, branch }: { uploadBlob: (sha256: string, bytes: Uint8Array) => Promise<void>; branch: string | null },
+): Promise<number> {
+  const entries = await parts.problems.scan();
+  const newEntries: [string, IndexEntry][] = [];
+  let done = 0;
+  await pMap(
+    entries,
+    async (scanned) => {
+      newEntries.push([scanned.path, await shareEntry(parts, scanned, uploadBlob)]);
+      if (++done % PROGRESS_EVERY === 0) parts.event({ type: 'progress', root: parts.root, phase: 'upload', done, total: entries.length });
+    },
+    { concurrency: FILE_CONCURRENCY },
+  );
+  parts.index.transact(() => {
+    const files = filesMap(parts.index);
+    for (const [path, entry] of newEntries) files.set(path, entry);
+    if (branch) projectMap(parts.index).set('branch', branch);
+  }, LOCAL_ORIGIN);
+  return entries.length;
+}
+
+/** One scanned path made the project's: its index entry (its base recorded). */
+async function shareEntry(parts: FolderStartParts, scanned: ScannedEntry, uploadBlob: (sha256: string, bytes: Uint8Array) => Promise<void>): Promise<IndexEntry> {
+  const id = newFileId();
+  const { bases, docs } = parts;
+  if (scanned.kind === 'symlink') {
+    bases.set(scanned.path, { id, kind: 'symlink', mode: 0o777, sha256: scanned.sha256, target: scanned.target! });
+    return { id, kind: 'symlink', mode: 0o777, size: scanned.size, target: scanned.target! };
+  }
+  const mode = sharedMode(scanned.mode);
+  const bytes = await readFile(join(parts.root, scanned.path));
+  const content = classifyContent(bytes, MAX_TEXT_BYTES);
+  const sha256 = sha256Hex(bytes);
+  if (content.kind === 'text') {
+    await docs.create(id, content.text);
+    bases.set(scanned.path, { id, kind: 'text', mode, sha256, text: content.text });
+    return { id, kind: 'text', mode, size: bytes.byteLength };
+  }
+  await uploadBlob(sha256, bytes);
+  bases.set(scanned.path, { id, kind: 'binary', mode, sha256 });
+  return { id, kind: 'binary', mode, size: bytes.byteLength, sha256 };
+}
+
+export interface JoinDeps {
+  local: LocalChanges;
+  remote: RemoteChanges;
+  backups: BackupFolder;
+  branch: string | null;
+  keepLocal: boolean;
+}
+
+/** Writes the project (its index synced) into the folder; what it did, for the user. */
+export async function joinFolder(parts: FolderStartParts, deps: JoinDeps): Promise<JoinReport> {
+  const report: JoinReport = { kept: 0, written: 0, replaced: [], pushed: 0 };
+  const entries = indexEntries(parts.index, parts.log);
+  // Follow every file doc first, so their contents arrive together.
+  await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? parts.docs.ensure(entry.id) : undefined)));
+  let done = 0;
+  const checked: CheckedFolders = { folders: new Set() };
+  await pMap(
+    entries,
+    async ([path, entry]) => {
+      if (++done % PROGRESS_EVERY === 0) parts.event({ type: 'progress', root: parts.root, phase: 'download', done, total: entries.size });
+      if (deps.remote.refusePath(path) || parts.collisions.has(path)) return;
+      await joinEntry(parts, deps, path, entry, report, checked);
+    },
+    { concurrency: FILE_CONCURRENCY },
+  );
+  report.replaced.sort(byPath);
+  // Files only this folder has are shared, so both sides end identical and nothing is lost.
+  const files = filesMap(parts.index);
+  for (const scanned of await parts.problems.scan()) {
+    if (files.has(scanned.path)) continue;
+    await deps.local.applyDiskChange(scanned.path);
+    report.pushed++;
+  }
+  if (!projectMap(parts.index).get('branch') && deps.branch) {
+    parts.index.transact(() => projectMap(parts.index).set('branch', deps.branch), LOCAL_ORIGIN);
+  }
+  return report;
+}
+
+/** One project path written into the folder: kept when equal, else backed up (or pushed) and written. */
+async function joinEntry(parts: FolderStartParts, deps: JoinDeps, path: string, entry: IndexEntry, report: JoinReport, checked: CheckedFolders): Promise<void> {
+  if (entry.kind === 'text') await parts.connection.whenSynced(fileDocName(entry.id));
+  const wanted = await parts.disk.projectBytes(entry);
+  const disk = await parts.diskReader.read(path);
+  if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {
+    parts.bases.set(path, baseFor(entry, wanted));
+    if (disk.kind === 'file' && disk.mode !== entry.mode) await writeFileAtomic(parts.root, path, disk.bytes, { mode: entry.mode });
+    report.kept++;
+    return;
+  }
+  if (disk && disk.kind === 'file') {
+    if (deps.keepLocal && entry.kind === 'text') {
+      // The local version wins: it becomes an edit of the project's file.
+      parts.bases.set(path, baseFor(entry, wanted));
+      await deps.local.applyDiskChange(path);
+      report.pushed++;
+      return;
+    }
+    report.replaced.push({ path, backup: await deps.backups.save(path, disk.bytes, disk.mode) });
+  }
+  await parts.disk.writeEntry(path, entry, wanted, checked);
+  report.written++;
+}
