@@ -488,7 +488,12 @@ function describeTree(tree: Map<string, TreeEntry>): Record<string, string> {
 /** Both folders hold the same files with the same bytes and modes, and the same symlinks. */
 export async function expectIdentical(dirA: string, dirB: string): Promise<Map<string, TreeEntry>> {
   const [a, b] = await Promise.all([readTree(dirA), readTree(dirB)]);
-  expect(describeTree(b), `${dirB} should match ${dirA}`).toEqual(describeTree(a));
+  const [describedA, describedB] = [describeTree(a), describeTree(b)];
+  // The paths that differ, in the message: a deep-equal of two large trees prints "{ …(39) }".
+  const differing = [...new Set([...Object.keys(describedA), ...Object.keys(describedB)])]
+    .filter((path) => describedA[path] !== describedB[path])
+    .map((path) => `${path}: ${describedA[path] ?? 'absent'} | ${describedB[path] ?? 'absent'}`);
+  expect(describedB, `${dirB} should match ${dirA}; differing (a | b):\n${differing.join('\n')}\n`).toEqual(describedA);
   for (const [path, entry] of a) {
     const other = b.get(path)!;
     if (entry.kind === 'file' && other.kind === 'file') expect(other.bytes.equals(entry.bytes), `bytes of ${path}`).toBe(true);
