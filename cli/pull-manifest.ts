@@ -1,10 +1,10 @@
 // What the last `codeshare pull` put in a folder, kept in the state folder (never inside the
 // pulled folder, which must hold exactly the project). It lets a later pull remove files the
 // project deleted from a folder pull itself created, and only files still as pull left them.
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { codesharePaths } from '../common/paths.js';
+import { sha256Hex } from '../common/fs-helpers.js';
 
 export interface PullManifest {
   version: 1;
@@ -19,7 +19,7 @@ export interface PullManifest {
 }
 
 function manifestFile(folderRealPath: string): string {
-  const key = createHash('sha256').update(folderRealPath).digest('hex').slice(0, 32);
+  const key = sha256Hex(folderRealPath).slice(0, 32);
   return join(codesharePaths().stateDir, 'pulls', `${key}.json`);
 }
 

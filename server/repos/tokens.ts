@@ -1,7 +1,8 @@
 // API and session tokens: random secrets handed out once and stored only as hashes, scoped to
 // a project and role when made for CI, revocable, and found again by hash on every request.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { sha256Hex } from '../../common/fs-helpers.js';
 import type { ApiToken, Database, Role, User } from '../../db/schema.js';
 import type { ApiTokenDto } from '../schemas.js';
 
@@ -9,7 +10,7 @@ export const TOKEN_PREFIX = 'cs_';
 
 /** Only the hash is stored: a database leak does not leak usable tokens. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }
 
 export interface NewToken {

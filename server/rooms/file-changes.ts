@@ -1,11 +1,11 @@
 // What one materialiser run writes to project_files and file_activities, decided from what it
 // read: the index's entries, the stored rows, and the texts of the files to write. Pure (no
 // database, no rooms, no clock), so the decisions are table-tested on their own.
-import { createHash } from 'node:crypto';
 import type { Insertable } from 'kysely';
 import type { FileAction, FileKind, ProjectFilesTable } from '../../db/schema.js';
 import type { IndexEntry } from '../../common/index-entry.js';
 import { countLines, lineStats } from '../../common/text-diff.js';
+import { sha256Hex } from '../../common/fs-helpers.js';
 import type { StoredFileState } from '../repos/files.js';
 
 /** A file's text now, and as last stored (null when not known or not text). */
@@ -108,7 +108,7 @@ function versionToStore(
   if (row && row.kind === 'text' && !dirty) return { content: null, sha256: row.sha256, size: row.size };
   if (!text) throw new Error(`no text was read for ${entry.id}`);
   const bytes = Buffer.from(text.now, 'utf8');
-  return { content: text.now, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength };
+  return { content: text.now, sha256: sha256Hex(bytes), size: bytes.byteLength };
 }
 
 /** Stored rows whose file is no longer in the index (meaningful after reading the whole index). */

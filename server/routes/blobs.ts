@@ -1,9 +1,9 @@
 // Blob upload and download. Bodies are raw bytes (application/octet-stream), checked against
 // the sha256 in the address so a truncated or misdirected upload is never stored.
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { sha256Hex } from '../../common/fs-helpers.js';
 import { projectAccess, type ProjectAccess } from '../access.js';
 import { authOf } from '../auth.js';
 import { errors } from '../errors.js';
@@ -41,7 +41,7 @@ export const blobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const body = request.body === undefined ? Buffer.alloc(0) : request.body;
       if (!Buffer.isBuffer(body)) throw errors.mediaType(OCTET_STREAM);
       const { sha256 } = request.params;
-      const actual = createHash('sha256').update(body).digest('hex');
+      const actual = sha256Hex(body);
       if (actual !== sha256) throw errors.hashMismatch(sha256, actual);
       const { created } = await putBlob(app.db, {
         projectId: access.project.id,
