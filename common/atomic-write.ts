@@ -4,7 +4,7 @@
 // leaves at worst a stray temp file that IgnoreRules hides. Paths go through resolveInside
 // first, and folders created on the way are checked again as they are made.
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { checkSymlinkTarget, resolveInside, UnsafePathError, type CheckedFolders } from './safe-path.js';
@@ -27,6 +27,12 @@ export interface WriteFileOptions {
 export interface WrittenFile {
   absPath: string;
   mode: number;
+  /**
+   * The written file's stat, taken from its own handle before it was moved into place: what
+   * the file at absPath looks like while nobody else has written it (the move keeps inode,
+   * size and mtime). A stat of absPath after the move could already show someone else's write.
+   */
+  stats: Stats;
 }
 
 function isFolderError(path: string): NodeJS.ErrnoException {
@@ -120,12 +126,12 @@ export async function writeFileAtomic(
     await handle.writeFile(bytes);
     if (mode !== undefined) await handle.chmod(mode);
     await handle.sync();
-    const finalMode = (await handle.stat()).mode & 0o777;
+    const stats = await handle.stat();
     await handle.close();
     handle = undefined;
     await rename(tempPath, absPath);
     await syncFolder(dirname(absPath));
-    return { absPath, mode: finalMode };
+    return { absPath, mode: stats.mode & 0o777, stats };
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await unlink(tempPath).catch(() => undefined);

@@ -75,8 +75,8 @@ export class DiskWrites {
   /** Writes a file atomically and remembers it as this daemon's own write. */
   async writeFile(path: string, bytes: Uint8Array, mode: number, checked?: CheckedFolders): Promise<void> {
     // A fresh CheckedFolders by default: the write checks each folder once, not once in each of two steps.
-    await this.deps.diskIo(() => writeFileAtomic(this.deps.root, path, bytes, { mode, checked: checked ?? { folders: new Set() } }));
-    await this.deps.ownWrites.note(path);
+    const written = await this.deps.diskIo(() => writeFileAtomic(this.deps.root, path, bytes, { mode, checked: checked ?? { folders: new Set() } }));
+    this.deps.ownWrites.note(path, written.stats);
   }
 
   /** Removes the file at `path`; whether there was one. */

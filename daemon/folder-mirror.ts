@@ -169,7 +169,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const index = await this.store.loadDoc(INDEX_DOC);
     index.clientID = this.clientId;
     const bases = new FolderBases(await this.store.loadBases(), this.store);
-    const ownWrites = new OwnWrites(root);
+    const ownWrites = new OwnWrites();
     const forgetBase = (path: string) => this.remote.forgetBase(path);
     const disk = new DiskWrites({
       root,

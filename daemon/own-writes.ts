@@ -1,30 +1,31 @@
-// The files this daemon wrote, by the stat signature they had just after: the watcher reports
+// The files this daemon wrote, by the stat signature they had when written: the watcher reports
 // each of them back (often twice), and a file that still has that signature is not read and
 // hashed again, which was most of what a burst cost the receiving side.
+//
+// The signature is taken from the written file's own handle before it is moved into place
+// (see writeFileAtomic), never by a stat of the path afterwards: a user's save landing between
+// the move and that stat was remembered as our write, and the watcher's report of it skipped
+// (the convergence soak lost an edit made the same instant a teammate's edit was written).
+// Inode, size, mtime and mode survive the move; ctime does not, so it is not part of it.
 import type { Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { statSignature } from './scan.js';
+
+const signatureOf = (stats: Stats): string => `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.mode}`;
 
 export class OwnWrites {
   private readonly signatures = new Map<string, string>();
-
-  constructor(private readonly root: string) {}
 
   /** Whether the file is as this daemon last wrote it; a file changed since is forgotten. */
   isOwn(path: string, stats: Stats): boolean {
     const written = this.signatures.get(path);
     if (written === undefined) return false;
-    if (written === statSignature(stats)) return true;
+    if (written === signatureOf(stats)) return true;
     this.signatures.delete(path);
     return false;
   }
 
-  /** Remembers what this daemon just wrote at `path`. */
-  async note(path: string): Promise<void> {
-    const stats = await lstat(join(this.root, path)).catch(() => null);
-    if (stats?.isFile()) this.signatures.set(path, statSignature(stats));
-    else this.signatures.delete(path);
+  /** Remembers what this daemon just wrote at `path`: the written file's stat. */
+  note(path: string, written: Stats): void {
+    this.signatures.set(path, signatureOf(written));
   }
 
   forget(path: string): void {
