@@ -52,7 +52,10 @@ export class RemoteChanges {
   /** Writes every path of a file whose doc changed remotely. */
   docChanged(id: string): void {
     if (!this.parts.mirroring()) return;
-    for (const path of this.pathsOfFileId(id)) void this.parts.enqueue(path, () => this.writePath(path));
+    const paths = this.pathsOfFileId(id);
+    // A stalled soak seed is read from these lines: which remote doc change reached which paths.
+    this.parts.log.debug({ id, paths }, 'remote doc change');
+    for (const path of paths) void this.parts.enqueue(path, () => this.writePath(path));
   }
 
   /** A doc whose content was awaited arrived: its paths are written now. */
@@ -221,6 +224,7 @@ export class RemoteChanges {
     docs.changedByServer.delete(entry.id);
     const written = { id: entry.id, kind: 'text' as const, mode: entry.mode, sha256, text };
     if (decideProjectWrite(disk, { kind: 'text', sha256, mode: entry.mode }) === 'record-base') {
+      this.parts.log.debug({ path }, 'the disk already holds the project\'s text');
       bases.set(path, written);
       return;
     }
