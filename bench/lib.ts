@@ -167,6 +167,13 @@ export class BenchUser {
     return (json ? JSON.parse(result.stdout) : result.stdout) as T;
   }
 
+  /** The last line of this user's daemon log with this message (pino JSON), or null. */
+  async daemonLogEntry(msg: string): Promise<Record<string, unknown> | null> {
+    const text = await readFile(join(this.home, 'state', 'daemon.log'), 'utf8').catch(() => '');
+    const lines = text.split('\n').filter((line) => line.includes(`"msg":${JSON.stringify(msg)}`));
+    return lines.length > 0 ? (JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>) : null;
+  }
+
   async daemonPid(): Promise<number> {
     const status = await this.cli<{ running: boolean; pid: number | null }>(['daemon', 'status', '--json']);
     if (!status.running || !status.pid) throw new Error(`${this.name}'s daemon is not running`);

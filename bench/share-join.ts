@@ -159,8 +159,25 @@ interface Round {
   idle: { alice: number; bob: number };
   /** From `codeshare daemon stop` until the process was gone; killed when it took over 2 minutes. */
   stop: { alice: number; bob: number; killed: boolean };
+  /** Where share and join spent their time: the daemon's phases (ms since the command reached it). */
+  phases: { share: Record<string, number>; join: Record<string, number> };
   /** The last round only: a quiet window that includes a periodic rescan. */
   long?: { percent: number[]; busiestSecond: number[]; after: { alice: number; bob: number } };
+}
+
+/** The `ms` phases of a daemon's `shared` or `joined` log line (see phaseClock in folder-mirror.ts). */
+function phasesOf(entry: Record<string, unknown> | null): Record<string, number> {
+  const ms = entry?.ms;
+  return ms && typeof ms === 'object' ? (ms as Record<string, number>) : {};
+}
+
+/** One table row per phase: the median time from the command's start to the phase's end. */
+function phaseRows(rounds: Round[], side: 'share' | 'join'): string[][] {
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.phases[side])))];
+  return names.map((name) => {
+    const values = rounds.map((r) => r.phases[side][name]).filter((v): v is number => typeof v === 'number');
+    return [`${side}: ${name}`, seconds(median(values)), values.map(seconds).join(', ')];
+  });
 }
 
 export async function runShareJoin(): Promise<string> {
@@ -220,6 +237,7 @@ export async function runShareJoin(): Promise<string> {
         await alice.cli(['members', share.result.project, 'add', bob.name, '--role', 'editor', '--json']);
         const joined = await timed(() => bob.cli(['join', share.result.project, joinDir, '--json'], 600_000));
         const verified = compareTrees(expected, await hashTree(joinDir));
+        const phases = { share: phasesOf(await alice.daemonLogEntry('shared')), join: phasesOf(await bob.daemonLogEntry('joined')) };
         const pids = { alice: await alice.daemonPid(), bob: await bob.daemonPid() };
         // Let start-up work (the first reconcile, acks, the collection of the burst's garbage)
         // settle before measuring memory and idleness.
@@ -235,6 +253,7 @@ export async function runShareJoin(): Promise<string> {
           peak: { alice: memory.alice.peakMiB, bob: memory.bob.peakMiB },
           idle: { alice: idle.percent[0]!, bob: idle.percent[1]! },
           stop: { alice: NaN, bob: NaN, killed: false },
+          phases,
         };
         rounds.push(round);
         process.stderr.write(
@@ -281,6 +300,10 @@ export async function runShareJoin(): Promise<string> {
       ),
       '',
       `share + join = **${ratio.toFixed(1)}x** git clone over file:// (aim: within 3x: ${aim(ratio <= 3)}); ${seconds(shareJoin)} in total (aim: under 10 s: ${aim(shareJoin < 10_000)}). Joined folder byte-identical to the tree (sha256 of every file, no missing or extra files): ${failures.length === 0 ? `yes, in all ${ROUNDS} rounds` : `**no**: ${failures.join('; ')}`}.`,
+      '',
+      'Where the time goes, by the daemons\' own clocks (each phase ends that many seconds after the command reached the daemon):',
+      '',
+      table(['phase', 'median', 'all rounds'], [...phaseRows(rounds, 'share'), ...phaseRows(rounds, 'join')]),
       '',
       'Daemons with the tree synced (VmRSS 2 s after join; peak is VmHWM; idle CPU over 10 s with no edits, starting 2 s after join, as % of one core):',
       '',
