@@ -42,6 +42,8 @@ export interface FolderStatus {
   halt: FolderHalt | null;
   /** When a burst of removals halts the folder (the rule that protects teammates is always on). */
   guard: GuardSettings;
+  /** How the folder is watched; `problem`: why it is not watched whole (then only rescans keep it in step). */
+  watcher: { backend: 'native' | 'chokidar' | null; problem: string | null };
 }
 
 /** A halt of the folder's sending: what it looks like, how many files it holds, whose work. */

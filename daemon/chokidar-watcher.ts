@@ -1,5 +1,6 @@
-// The folder's watcher: turns chokidar's events into plain disk events, and closes the gap every
-// directory watcher has with new folders.
+// The chokidar backend of the folder's watcher (see disk-watcher.ts): turns chokidar's events
+// into plain disk events, and closes the gap every directory watcher has with new folders.
+// chokidar opens one watch per file; it is the fallback where the native watcher does not load.
 //
 // chokidar lists a new folder and only then starts watching it, and a folder that appears
 // between a parent's listing and the parent's watch is never reported at all. So a file
@@ -15,22 +16,14 @@ import { join, relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { IgnoreRules } from '../common/ignore-rules.js';
-
-export type DiskEvent =
-  /** A file or symlink at `path` may be new or changed (or a folder took its name). */
-  | { type: 'changed'; path: string }
-  /** The file at `path` is gone. */
-  | { type: 'removed'; path: string }
-  /** A folder appeared at `path` and is watched; its entries are reported as `changed`. */
-  | { type: 'folder'; path: string }
-  /** The permission bits at `path` may have changed. */
-  | { type: 'mode'; path: string };
+import { watchLimitError, type DiskEvent, type DiskWatcher } from './disk-watcher.js';
 
 /** How often, and how long, a new folder's watch is waited for before it is added by hand. */
 const WATCH_POLL_MS = 10;
 const WATCH_WAIT_MS = 3000;
 
-export class DiskWatcher extends EventEmitter<{ event: [DiskEvent] }> {
+export class ChokidarWatcher extends EventEmitter<{ event: [DiskEvent] }> implements DiskWatcher {
+  readonly backend = 'chokidar';
   private watcher: FSWatcher | null = null;
   private closed = false;
   /**
@@ -67,7 +60,12 @@ export class DiskWatcher extends EventEmitter<{ event: [DiskEvent] }> {
       // still arrives, so the executable bit is checked on it.
       else if (event === 'change') this.report('mode', abs);
     });
-    watcher.on('error', (err) => this.log.warn({ err }, 'watcher error'));
+    watcher.on('error', (err) => {
+      // Out of inotify watches: the folder is no longer watched whole, which must be said.
+      const limit = watchLimitError(err, this.root);
+      if (limit) this.emit('event', { type: 'failed', message: limit.message });
+      else this.log.warn({ err }, 'watcher error');
+    });
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
@@ -84,6 +82,19 @@ export class DiskWatcher extends EventEmitter<{ event: [DiskEvent] }> {
     void this.newFolder(abs);
   }
 
+  /**
+   * chokidar asks the rules about each path as it goes, but a folder it skipped as ignored is
+   * never looked at again: the watch starts over (the caller rescans the gap).
+   */
+  async rulesChanged(): Promise<void> {
+    if (this.closed) return;
+    const previous = this.watcher;
+    this.watcher = null;
+    this.listed.clear();
+    await previous?.close();
+    await this.start();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.watcher?.close();
@@ -93,7 +104,7 @@ export class DiskWatcher extends EventEmitter<{ event: [DiskEvent] }> {
     for (const folder of this.listed) if (folder === abs || folder.startsWith(`${abs}${sep}`)) this.listed.delete(folder);
   }
 
-  private report(type: DiskEvent['type'], abs: string): void {
+  private report(type: 'changed' | 'removed' | 'mode', abs: string): void {
     const path = this.relPath(abs);
     if (path !== null && !this.closed) this.emit('event', { type, path });
   }

@@ -19,7 +19,7 @@ import { INDEX_DOC, fileDocName } from '../common/protocol.js';
 import { IgnoreRules } from '../common/ignore-rules.js';
 import type { FolderEvent, FolderStatus, GuardSettings, JoinReport, ResumeReport } from '../common/control-protocol.js';
 import { sha256Hex } from './file-content.js';
-import { DiskWatcher } from './disk-watcher.js';
+import { FolderWatch } from './disk-watcher.js';
 import { DiskReader } from './disk-reader.js';
 import { FolderPresence } from './folder-presence.js';
 import { PathQueue } from './path-queue.js';
@@ -73,7 +73,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly clientId = newClientId();
   private store!: LocalStore;
   private authors!: Authors;
-  private watcher: DiskWatcher | null = null;
+  private watch: FolderWatch | null = null;
   /** What the sides share (see folder-parts.ts); set by open. */
   private parts!: FolderParts;
   private local!: LocalChanges;
@@ -223,8 +223,12 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     });
     this.local = new LocalChanges(this.parts, {
       diskIo: this.diskIo,
-      rewatch: (path) => this.watcher?.rewatch(path),
+      rewatch: (path) => this.watch?.rewatch(path),
       reconcile: () => this.reconcile(),
+      rulesChanged: async () => {
+        await this.watch?.rulesChanged();
+        await this.reconcile();
+      },
       followProject: (path) => this.remote.writePath(path),
     });
   }
@@ -327,9 +331,17 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     filesMap(this.index).observe(this.remote.onFilesChanged);
     this.git.on('change', () => void this.checkBranch());
     await this.checkBranch();
-    this.watcher = new DiskWatcher(this.spec.root, this.parts.rules, this.log);
-    this.watcher.on('event', (event) => this.local.onWatcherEvent(event));
-    await this.watcher.start();
+    this.watch = new FolderWatch({
+      root: this.spec.root,
+      rules: this.parts.rules,
+      log: this.log,
+      event: (event) => this.local.onWatcherEvent(event),
+      failed: (message) => {
+        this.reports.error(message);
+        this.reports.sendStatus();
+      },
+    });
+    await this.watch.start();
     await this.reconcile({ checkEveryPath });
     this.rescans.start();
     this.presence.announce(this.git.branch);
@@ -448,6 +460,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       problems: [...this.problems.values(), ...(this.parts?.collisions.problems() ?? [])].sort(byPath),
       halt: gate?.status ?? null,
       guard: this.spec.guard ?? DEFAULT_GUARD,
+      watcher: { backend: this.watch?.backend ?? null, problem: this.watch?.problem ?? null },
     };
   }
 
@@ -463,7 +476,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.presence.stop();
     this.removals.stop();
     this.local?.stop();
-    await this.watcher?.close();
+    await this.watch?.close();
     await this.queue.drain();
     this.git.stop();
     await this.connection.stop();

@@ -36,8 +36,10 @@ export interface LocalChangesDeps {
   diskIo: LimitFunction;
   /** Watches a folder that replaced a file anew (the watcher does not look inside it). */
   rewatch: (path: string) => void;
-  /** Compares the whole folder with the project again (the ignore rules changed). */
+  /** Compares the whole folder with the project again (the watcher may have missed events). */
   reconcile: () => Promise<void>;
+  /** The ignore rules changed: the watcher follows them, then the folder is compared again. */
+  rulesChanged: () => Promise<void>;
   /** Brings the disk at `path` in line with the project (RemoteChanges.writePath). */
   followProject: (path: string) => Promise<void>;
 }
@@ -46,6 +48,9 @@ export class LocalChanges {
   /** New paths the watcher reported, not shared until they settle (see settling.ts). */
   private readonly newPaths = new NewPaths();
   private readonly rechecks = new PathTimers();
+  /** Folders reported removed, whose files are looked for in one pass (see sweepRemovedFolders). */
+  private removedFolders = new Set<string>();
+  private folderSweep: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly parts: LocalChangesParts,
@@ -63,6 +68,7 @@ export class LocalChanges {
   }
 
   stop(): void {
+    if (this.folderSweep) clearImmediate(this.folderSweep);
     this.rechecks.clearAll();
     this.newPaths.stop();
   }
@@ -85,6 +91,35 @@ export class LocalChanges {
         // A folder where the project has a file: the file was replaced by it.
         if (knownPath(this.parts, event.path)) this.onDiskEvent(event.path);
         return;
+      case 'removed-folder':
+        return this.onFolderRemoved(event.path);
+      case 'rescan':
+        return void this.deps.reconcile();
+      case 'failed':
+        return; // FolderWatch says it (see disk-watcher.ts).
+    }
+  }
+
+  /**
+   * A folder is gone and the watcher said nothing of what it held (a `mv` out of the folder):
+   * the files it had here are removed. Many folders go at once in an `rm -rf`, so they are
+   * gathered and the bases looked through once.
+   */
+  private onFolderRemoved(path: string): void {
+    this.removedFolders.add(path);
+    this.folderSweep ??= setImmediate(() => this.sweepRemovedFolders());
+  }
+
+  private sweepRemovedFolders(): void {
+    const folders = this.removedFolders;
+    this.removedFolders = new Set();
+    this.folderSweep = null;
+    for (const [path] of this.parts.bases) {
+      for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+        if (!folders.has(path.slice(0, slash))) continue;
+        this.onDiskUnlink(path);
+        break;
+      }
     }
   }
 
@@ -93,7 +128,7 @@ export class LocalChanges {
     const { rules } = this.parts;
     const path = this.projectPath(diskPath);
     if (isIgnoreRulesFile(path)) {
-      void rules.reloadFile(path).then((changed) => (changed ? this.deps.reconcile() : undefined));
+      void rules.reloadFile(path).then((changed) => (changed ? this.deps.rulesChanged() : undefined));
     }
     if (rules.ignores(path, false)) return;
     if (!knownPath(this.parts, path)) {

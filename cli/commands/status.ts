@@ -46,6 +46,7 @@ export function formatStatus(result: StatusResult): string[] {
   for (const folder of result.folders) {
     lines.push(`${folder.root}  ${folder.projectName}  ${describeSyncState(folder)}  ${folder.files} files${folder.branch ? `  branch ${folder.branch}` : ''}`);
     if (folder.halt && folder.pausedReason) lines.push(`  ${folder.pausedReason}`);
+    if (folder.watcher?.problem) lines.push(`  not watched: ${folder.watcher.problem}`);
     for (const peer of folder.peers) lines.push(`  online: ${peer.name}${peer.file ? ` (${peer.file})` : ''}${peer.branch ? ` on ${peer.branch}` : ''}`);
     // Said here, not only in the log: "synced" alone would hide a file the teammates never get.
     if (folder.problems.length > 0) {

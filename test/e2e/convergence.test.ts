@@ -18,6 +18,8 @@ beforeAll(async () => {
   world = await World.create();
   alice = await world.user('alice');
   bob = await world.user('bob');
+  // Both watcher backends under the same random load: alice's daemon native, bob's chokidar.
+  bob.env.CODESHARE_WATCHER = 'chokidar';
 });
 
 afterAll(async () => {

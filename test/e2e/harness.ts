@@ -376,11 +376,17 @@ export class World {
 
   /**
    * alice shares a folder holding `tree` (`gitRepo`: committed in a git repository first), adds
-   * bob as an editor, bob joins into an empty folder, and both are synced.
+   * bob as an editor, bob joins into an empty folder, and both are synced. `watchers`: the
+   * watcher backend each daemon is asked for (CODESHARE_WATCHER).
    */
-  async sharedPair(tree: TreeSpec, names: [string, string] = ['alice', 'bob'], options: { gitRepo?: boolean } = {}): Promise<Pair> {
+  async sharedPair(
+    tree: TreeSpec,
+    names: [string, string] = ['alice', 'bob'],
+    options: { gitRepo?: boolean; watchers?: ['native' | 'chokidar', 'native' | 'chokidar'] } = {},
+  ): Promise<Pair> {
     const alice = await this.user(names[0]);
     const bob = await this.user(names[1]);
+    if (options.watchers) [alice.env.CODESHARE_WATCHER, bob.env.CODESHARE_WATCHER] = options.watchers;
     const a = await this.folder('a', tree);
     if (options.gitRepo) {
       // A repository on branch main with the tree committed: the project tracks main.

@@ -23,10 +23,15 @@ let pair: Pair;
 
 beforeAll(async () => {
   world = await World.create();
-  pair = await world.sharedPair({
-    'README.md': '# project\n',
-    'src/index.ts': 'export const answer = 42;\n',
-  });
+  // One daemon on each watcher backend: every operation below is seen by both, one each way.
+  pair = await world.sharedPair(
+    {
+      'README.md': '# project\n',
+      'src/index.ts': 'export const answer = 42;\n',
+    },
+    ['alice', 'bob'],
+    { watchers: ['native', 'chokidar'] },
+  );
 });
 
 afterAll(async () => {
@@ -110,7 +115,11 @@ async function everydayOperations(from: string, to: string, author: User, tag: s
 }
 
 describe('sync basics', () => {
-  beforeAll(() => undefined);
+  it('watches alice\'s folder with the native watcher and bob\'s with chokidar, as each asked', async () => {
+    // Status says which backend runs: a native watcher that silently fell back would test chokidar twice.
+    expect((await pair.alice.folderStatus(pair.a)).watcher).toEqual({ backend: 'native', problem: null });
+    expect((await pair.bob.folderStatus(pair.b)).watcher).toEqual({ backend: 'chokidar', problem: null });
+  });
 
   it('carries every everyday operation from alice to bob', { timeout: 180_000 }, async () => {
     onTestFailed(async () => console.log(await world.dumpLogs()));

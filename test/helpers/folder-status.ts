@@ -17,5 +17,6 @@ export const folderStatus = (over: Partial<FolderStatus> = {}): FolderStatus => 
   problems: [],
   halt: null,
   guard: { maxRemovedShare: 0.2, maxRemovedFiles: 200 },
+  watcher: { backend: 'native', problem: null },
   ...over,
 });

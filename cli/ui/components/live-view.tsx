@@ -75,6 +75,7 @@ export function LiveView({ state }: { state: LiveState }) {
       {state.progress ? (
         <ProgressBar label={state.progress.phase === 'upload' ? 'uploading' : 'downloading'} done={state.progress.done} total={state.progress.total} />
       ) : null}
+      {state.status?.watcher?.problem ? <Text color="red">! not watched: {state.status.watcher.problem}</Text> : null}
       <NotSharedSection problems={state.status?.problems ?? []} />
       <Text bold>Online</Text>
       {peers.length === 0 ? <Text dimColor>  nobody else yet</Text> : null}
