@@ -38,12 +38,31 @@ export function fileIdOfDoc(docName: string): string | null {
 export const isValidFileId = (id: string) => FILE_ID.test(id);
 export const isValidDocName = (docName: string) => docName === INDEX_DOC || fileIdOfDoc(docName) !== null;
 
+/**
+ * The multiplexed protocol's version. A client states the version it speaks when it connects
+ * (`?protocol=N` on the socket's URL; a client from before versions existed states none and
+ * speaks 1). A server refuses a version it no longer speaks, or one newer than its own, with a
+ * close code and a reason that says which side to upgrade: never a session that diverges.
+ */
+export const PROTOCOL_VERSION = 1;
+/** The oldest client version this server still speaks. */
+export const OLDEST_PROTOCOL_VERSION = 1;
+
+/** The version a connection URL's `protocol` parameter states (absent: 1), or null when it is no version. */
+export function statedProtocolVersion(value: unknown): number | null {
+  if (value === undefined) return 1;
+  const version = typeof value === 'string' && /^[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
+  return Number.isInteger(version) && version >= 1 ? version : null;
+}
+
 /** WebSocket close codes: data, not magic numbers. Clients do not retry 4400-4499 in a loop. */
 export const CloseCode = {
   Malformed: { code: 4400, reason: 'Malformed frame' },
   Unauthorized: { code: 4401, reason: 'Unauthorized' },
   Forbidden: { code: 4403, reason: 'Forbidden' },
   NotFound: { code: 4404, reason: 'Project not found' },
+  UpgradeClient: { code: 4426, reason: 'upgrade codeshare: this server no longer speaks the protocol of this version' },
+  UpgradeServer: { code: 4427, reason: 'this codeshare server is older than the client: upgrade the server' },
   FrameTooLarge: { code: 4413, reason: 'Frame too large' },
   TooManyDocs: { code: 4414, reason: 'Too many documents on one connection' },
   AccessChanged: { code: 4409, reason: 'Access changed; reconnect' },

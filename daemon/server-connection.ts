@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import {
   CloseCode,
   INDEX_DOC,
+  PROTOCOL_VERSION,
   decodeFrame,
   encodeAwareness,
   encodeSyncStep1,
@@ -101,7 +102,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
 
   get wsUrl(): string {
     const base = this.options.serverUrl.replace(/^http/, 'ws').replace(/\/+$/, '');
-    return `${base}/api/projects/${encodeURIComponent(this.options.projectId)}/ws`;
+    return `${base}/api/projects/${encodeURIComponent(this.options.projectId)}/ws?protocol=${PROTOCOL_VERSION}`;
   }
 
   start(): void {

@@ -9,7 +9,7 @@ import type { RawData, WebSocket } from 'ws';
 import * as Y from 'yjs';
 import { contentText, filesMap, MAX_TEXT_BYTES, parseIndexEntry } from '../../common/index-entry.js';
 import { unsafePathReason } from '../../common/paths-in-project.js';
-import { INDEX_DOC, fileDocName, isValidDocName } from '../../common/protocol.js';
+import { CloseCode, INDEX_DOC, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, fileDocName, isValidDocName, statedProtocolVersion } from '../../common/protocol.js';
 import { applyTextChange } from '../../common/text-diff.js';
 import { projectAccess, type ProjectAccess } from '../access.js';
 import { authOf } from '../auth.js';
@@ -65,6 +65,15 @@ const closerOf = (socket: WebSocket, connection: { onClose(): void }) => ({
   },
 });
 
+/** Why a client stating this protocol version is refused (see PROTOCOL.md), or null: it is spoken here. */
+function protocolRefusal(stated: unknown): { code: number; reason: string } | null {
+  const version = statedProtocolVersion(stated);
+  if (version === null) return { code: CloseCode.Malformed.code, reason: 'protocol must be a version number' };
+  if (version < OLDEST_PROTOCOL_VERSION) return CloseCode.UpgradeClient;
+  if (version > PROTOCOL_VERSION) return CloseCode.UpgradeServer;
+  return null;
+}
+
 const asBytes = (data: RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 
@@ -84,6 +93,12 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const access = request.projectAccess!;
       const { user } = authOf(request);
       const log = request.log.child({ projectId: access.project.id, user: user.username });
+      const refused = protocolRefusal((request.query as { protocol?: unknown }).protocol);
+      if (refused) {
+        log.info({ protocol: (request.query as { protocol?: unknown }).protocol, code: refused.code }, 'refused a client protocol version');
+        socket.close(refused.code, refused.reason);
+        return;
+      }
       const connection = new ProjectConnection(adapt(socket), {
         projectId: access.project.id,
         userId: user.id,
