@@ -188,8 +188,9 @@ export type UnreportedEditAction =
   | 'merge-text'
   /**
    * A change here that cannot be merged (binary bytes, a text over a binary base, any edit of a
-   * binary entry): it is shared first, as the watcher's report of it would have been, and the
-   * disk is not overwritten. Writing the project's version would lose it without a trace.
+   * binary entry), or a removal here: it is shared first, as the watcher's report of it would
+   * have been, and the disk is not overwritten. Writing the project's version would lose it
+   * without a trace.
    */
   | 'share-local';
 
@@ -199,7 +200,10 @@ export type UnreportedEditAction =
  * edit by (the project's version is written, as join does).
  */
 export function decideUnreportedEdit(disk: DiskFacts, base: Base | undefined, diskContent: 'text' | 'binary' | null, entryKind: IndexEntry['kind']): UnreportedEditAction {
-  if (!disk || disk.kind !== 'file' || !base || disk.sha256 === base.sha256) return 'none';
+  // Gone since the base: removed here (a second write of a teammate's new file undid a
+  // deletion made the instant the first one landed).
+  if (!disk) return base ? 'share-local' : 'none';
+  if (disk.kind !== 'file' || !base || disk.sha256 === base.sha256) return 'none';
   if (entryKind === 'text' && diskContent === 'text' && base.text !== undefined) return 'merge-text';
   return 'share-local';
 }

@@ -220,6 +220,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.remote = new RemoteChanges(this.parts, {
       shareLocal: (path) => this.local.applyDiskChange(path),
       admitted: (path, entry, bytes) => this.local.admitted(path, entry, bytes),
+      wrote: (path) => this.local.wrote(path),
     });
     this.local = new LocalChanges(this.parts, {
       diskIo: this.diskIo,

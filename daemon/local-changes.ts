@@ -25,6 +25,11 @@ import { entryAt, knownPath, type FolderParts } from './folder-parts.js';
 
 /** A disk change is read again this long after its last event (see scheduleRecheck). */
 const RECHECK_DELAY_MS = 200;
+/**
+ * A file this daemon wrote is looked at again this long after (see wrote): longer than the
+ * native watcher's batching (@parcel/watcher waits up to 500 ms to deliver a batch).
+ */
+const OWN_WRITE_RECHECK_MS = 750;
 
 export type LocalChangesParts = Pick<
   FolderParts,
@@ -48,6 +53,7 @@ export class LocalChanges {
   /** New paths the watcher reported, not shared until they settle (see settling.ts). */
   private readonly newPaths = new NewPaths();
   private readonly rechecks = new PathTimers();
+  private readonly ownWriteChecks = new PathTimers();
   /** Folders reported removed, whose files are looked for in one pass (see sweepRemovedFolders). */
   private removedFolders = new Set<string>();
   private folderSweep: NodeJS.Immediate | null = null;
@@ -70,6 +76,7 @@ export class LocalChanges {
   stop(): void {
     if (this.folderSweep) clearImmediate(this.folderSweep);
     this.rechecks.clearAll();
+    this.ownWriteChecks.clearAll();
     this.newPaths.stop();
   }
 
@@ -150,6 +157,17 @@ export class LocalChanges {
     this.rechecks.set(path, RECHECK_DELAY_MS, () => {
       // Only a change is looked for: a removal has its own event.
       if (!this.parts.stopped()) void this.parts.enqueue(path, () => this.applyWatchedChange(path, { onlyIfThere: true }));
+    });
+  }
+
+  /**
+   * This daemon just wrote the file at `path`. A watcher that batches folds "created, then
+   * removed" into nothing (@parcel/watcher does), so a user's deletion right after a teammate's
+   * file arrived would be reported by no event: the path is looked at once more, a little later.
+   */
+  wrote(path: string): void {
+    this.ownWriteChecks.set(path, OWN_WRITE_RECHECK_MS, () => {
+      if (!this.parts.stopped()) void this.parts.enqueue(path, () => this.applyDiskUnlink(path));
     });
   }
 

@@ -32,6 +32,8 @@ export interface RemoteChangesDeps {
   shareLocal: (path: string) => Promise<void>;
   /** Whether the discard gate lets a local change of a project path through (LocalChanges.admitted). */
   admitted: (path: string, entry: IndexEntry, disk: Uint8Array) => Promise<boolean>;
+  /** A file was just written here (LocalChanges.wrote: its removal right after may go unreported). */
+  wrote: (path: string) => void;
 }
 
 export class RemoteChanges {
@@ -191,6 +193,7 @@ export class RemoteChanges {
     if (decideUnreportedEdit(disk, base, null, entry.kind) === 'share-local') return this.deps.shareLocal(path);
     const wanted = await this.parts.disk.projectBytes(entry);
     await this.parts.disk.writeEntry(path, entry, wanted);
+    this.deps.wrote(path);
     this.parts.activity('remote', base ? 'edited' : 'created', path);
   }
 
@@ -229,6 +232,7 @@ export class RemoteChanges {
       return;
     }
     await this.parts.disk.writeFile(path, bytes, entry.mode);
+    this.deps.wrote(path);
     bases.set(path, written);
     this.parts.activity('remote', base ? 'edited' : 'created', path, lineStats(base?.text ?? '', text));
   }

@@ -170,7 +170,8 @@ describe('decideUnreportedEdit: an edit here the watcher has not reported, befor
     ['a text edit here while the teammate made the file binary: shared, not merged into bytes', file('B'), base(), 'text', 'binary', 'share-local'],
     ['a file here where the project has a symlink, edited since: shared', file('B'), base(), 'text', 'symlink', 'share-local'],
     ['no base (never synced here): nothing to tell an edit by', file('B'), undefined, 'text', 'text', 'none'],
-    ['nothing there', null, base(), null, 'text', 'none'],
+    ['removed here since the base: the removal is shared, the file not written back', null, base(), null, 'text', 'share-local'],
+    ['nothing there and never written here: the project\'s version is written', null, undefined, null, 'text', 'none'],
     ['a symlink there', { kind: 'symlink', sha256: 'B' }, base(), null, 'text', 'none'],
     ['a folder there', { kind: 'dir' }, base(), null, 'text', 'none'],
   ];

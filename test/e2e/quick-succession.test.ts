@@ -72,4 +72,23 @@ describe('changes in quick succession', () => {
     expect(tree.get('thing')?.kind).toBe('file');
     expect([...tree.keys()].filter((path) => path.startsWith('thing/'))).toEqual([]);
   });
+
+  it('a teammate\'s new file removed here the instant it arrives is removed on both sides', { timeout: 120_000 }, async () => {
+    onTestFailed(async () => console.log(await world.dumpLogs()));
+    // A native watcher batches events and folds "created, then removed" into nothing: only the
+    // daemon's second look at what it wrote finds the removal before the 30 s rescan would.
+    for (let n = 0; n < 5; n++) {
+      const path = `arrived-${n}.txt`;
+      await writeFile(join(pair.b, path), `from bob ${n}\n`);
+      const arrived = join(pair.a, path);
+      // Removed the moment alice's daemon has written it.
+      for (let tries = 0; (await readOrNull(arrived)) === null; tries++) {
+        if (tries > 20_000) throw new Error(`${path} never arrived in alice's folder`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await unlink(arrived);
+    }
+    await untilIdentical(pair.a, pair.b);
+    for (let n = 0; n < 5; n++) expect(await readOrNull(join(pair.b, `arrived-${n}.txt`)), `arrived-${n}.txt on bob's side`).toBeNull();
+  });
 });
