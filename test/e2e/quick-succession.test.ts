@@ -81,8 +81,8 @@ describe('changes in quick succession', () => {
       const path = `arrived-${n}.txt`;
       await writeFile(join(pair.b, path), `from bob ${n}\n`);
       const arrived = join(pair.a, path);
-      // Removed the moment alice's daemon has written it.
-      for (let tries = 0; (await readOrNull(arrived)) === null; tries++) {
+      // Removed the moment alice's daemon has written it whole.
+      for (let tries = 0; (await readOrNull(arrived))?.toString('utf8') !== `from bob ${n}\n`; tries++) {
         if (tries > 20_000) throw new Error(`${path} never arrived in alice's folder`);
         await new Promise((resolve) => setImmediate(resolve));
       }
