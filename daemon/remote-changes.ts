@@ -32,7 +32,7 @@ export interface RemoteChangesDeps {
   shareLocal: (path: string) => Promise<void>;
   /** Whether the discard gate lets a local change of a project path through (LocalChanges.admitted). */
   admitted: (path: string, entry: IndexEntry, disk: Uint8Array) => Promise<boolean>;
-  /** A file was just written here (LocalChanges.wrote: its removal right after may go unreported). */
+  /** A file was just written or moved here (LocalChanges.wrote: its removal right after may go unreported). */
   wrote: (path: string) => void;
 }
 
@@ -156,6 +156,7 @@ export class RemoteChanges {
     if (base && decideRemoteRename(base, disk, target !== null) === 'move' && (await this.parts.disk.moveFile(oldPath, newPath))) {
       this.forgetBase(oldPath);
       bases.set(newPath, base);
+      this.deps.wrote(newPath);
       this.parts.activity('remote', 'renamed', newPath, { oldPath });
     } else {
       // Something changed (or went) locally meanwhile: handle as a delete and an add. A file
