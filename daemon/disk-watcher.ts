@@ -27,6 +27,9 @@ export type DiskEvent =
   /** The folder is no longer watched whole; `message` says why and what to do. */
   | { type: 'failed'; message: string };
 
+/** What a folder's watch hands on: every event but `failed`, which FolderWatch says itself. */
+export type WatchedEvent = Exclude<DiskEvent, { type: 'failed' }>;
+
 export type WatcherBackend = 'native' | 'chokidar';
 
 export interface DiskWatcher {
@@ -91,7 +94,7 @@ export interface FolderWatchDeps {
   rules: IgnoreRules;
   log: Logger;
   /** Every event but `failed`, which is this module's to say. */
-  event: (event: DiskEvent) => void;
+  event: (event: WatchedEvent) => void;
   /** The folder is no longer watched whole: `message` says why and what to do. */
   failed: (message: string) => void;
 }

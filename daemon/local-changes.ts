@@ -15,7 +15,7 @@ import { TEMP_FILE_PREFIX } from '../common/atomic-write.js';
 import { isIgnoreRulesFile } from '../common/ignore-rules.js';
 import { checkSymlinkTarget } from '../common/safe-path.js';
 import { classifyContent } from './file-content.js';
-import type { DiskEvent } from './disk-watcher.js';
+import type { WatchedEvent } from './disk-watcher.js';
 import { decideContentChange, decideDiskChange } from './decisions.js';
 import { NewPaths } from './new-paths.js';
 import { PathTimers } from './path-timers.js';
@@ -85,7 +85,7 @@ export class LocalChanges {
     return this.parts.collisions.projectPath(diskPath, (path) => knownPath(this.parts, path));
   }
 
-  onWatcherEvent(event: DiskEvent): void {
+  onWatcherEvent(event: WatchedEvent): void {
     this.parts.removals.noteDiskEvent();
     switch (event.type) {
       case 'changed':
@@ -102,8 +102,6 @@ export class LocalChanges {
         return this.onFolderRemoved(event.path);
       case 'rescan':
         return void this.deps.reconcile();
-      case 'failed':
-        return; // FolderWatch says it (see disk-watcher.ts).
     }
   }
 
