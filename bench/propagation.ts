@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { contentText, filesMap, parseIndexEntry } from '../common/index-entry.js';
-import { INDEX_DOC, decodeFrame, encodeSyncStep1, encodeSyncStep2, fileDocName, messageSync } from '../common/protocol.js';
+import { PROTOCOL_VERSION, INDEX_DOC, decodeFrame, encodeSyncStep1, encodeSyncStep2, fileDocName, messageSync } from '../common/protocol.js';
 import {
   BenchUser,
   Cleanup,
@@ -169,7 +169,7 @@ class RelayObserver {
   }
 
   static async connect(serverUrl: string, projectId: string, token: string): Promise<RelayObserver> {
-    const socket = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/api/projects/${encodeURIComponent(projectId)}/ws`, {
+    const socket = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/api/projects/${encodeURIComponent(projectId)}/ws?protocol=${PROTOCOL_VERSION}`, {
       headers: { authorization: `Bearer ${token}` },
     });
     await new Promise<void>((resolve, reject) => {

@@ -18,7 +18,7 @@ import { cpus } from 'node:os';
 import pg from 'pg';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import {
+import { PROTOCOL_VERSION,
   INDEX_DOC,
   decodeFrame,
   encodeSyncStep1,
@@ -125,7 +125,7 @@ class RelayClient {
   }
 
   static async connect(baseUrl: string, projectId: string, token: string, recorder: Recorder, random: () => number): Promise<RelayClient> {
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/projects/${projectId}/ws`, {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/projects/${projectId}/ws?protocol=${PROTOCOL_VERSION}`, {
       headers: { authorization: `Bearer ${token}` },
       perMessageDeflate: false,
     });
@@ -204,7 +204,7 @@ class RelayClient {
  * each; resolves once the server acknowledged every one (all loaded, all stored).
  */
 async function loadExtraDocs(baseUrl: string, projectId: string, token: string): Promise<WebSocket> {
-  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/projects/${projectId}/ws`, {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/projects/${projectId}/ws?protocol=${PROTOCOL_VERSION}`, {
     headers: { authorization: `Bearer ${token}` },
     perMessageDeflate: false,
   });

@@ -14,13 +14,22 @@ export const messageAwareness = 1;
 export const messageDenied = 2;
 export const messagePersisted = 3;
 export const messageUnsubscribe = 4;
+/** Client to server: follow every doc of the project, caught up since a feed position. */
+export const messageFeedSubscribe = 5;
+/** Server to client: everything of the project up to this feed position has been sent and is stored. */
+export const messageFeedPosition = 6;
 
 export type MessageType =
   | typeof messageSync
   | typeof messageAwareness
   | typeof messageDenied
   | typeof messagePersisted
-  | typeof messageUnsubscribe;
+  | typeof messageUnsubscribe
+  | typeof messageFeedSubscribe
+  | typeof messageFeedPosition;
+
+/** The envelope's doc name of the feed frames, which concern the whole project. */
+export const FEED_DOC = '';
 
 export const INDEX_DOC = 'index';
 const FILE_DOC_PREFIX = 'file:';
@@ -44,9 +53,13 @@ export const isValidDocName = (docName: string) => docName === INDEX_DOC || file
  * speaks 1). A server refuses a version it no longer speaks, or one newer than its own, with a
  * close code and a reason that says which side to upgrade: never a session that diverges.
  */
-export const PROTOCOL_VERSION = 1;
-/** The oldest client version this server still speaks. */
-export const OLDEST_PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/**
+ * The oldest client version this server still speaks. Version 1 daemons followed every file
+ * doc with its own sync handshake and keep no feed position; served by this server they would
+ * hold a room per file forever, so they are told to upgrade.
+ */
+export const OLDEST_PROTOCOL_VERSION = 2;
 
 /** The version a connection URL's `protocol` parameter states (absent: 1), or null when it is no version. */
 export function statedProtocolVersion(value: unknown): number | null {
@@ -134,6 +147,19 @@ export function encodeUnsubscribe(docName: string): Uint8Array {
   return encoding.toUint8Array(startFrame(docName, messageUnsubscribe));
 }
 
+/** Follow the project's feed; the client holds everything up to `since` (0: nothing). */
+export function encodeFeedSubscribe(since: number): Uint8Array {
+  const encoder = startFrame(FEED_DOC, messageFeedSubscribe);
+  encoding.writeVarUint(encoder, since);
+  return encoding.toUint8Array(encoder);
+}
+
+export function encodeFeedPosition(position: number): Uint8Array {
+  const encoder = startFrame(FEED_DOC, messageFeedPosition);
+  encoding.writeVarUint(encoder, position);
+  return encoding.toUint8Array(encoder);
+}
+
 /** A sync payload, decoded. */
 export type SyncMessage =
   | { kind: 'step1'; stateVector: Uint8Array }
@@ -145,7 +171,9 @@ export type Frame =
   | { docName: string; type: typeof messageAwareness; update: Uint8Array }
   | { docName: string; type: typeof messageDenied; reason: string }
   | { docName: string; type: typeof messagePersisted; stateVector: Uint8Array }
-  | { docName: string; type: typeof messageUnsubscribe };
+  | { docName: string; type: typeof messageUnsubscribe }
+  | { docName: string; type: typeof messageFeedSubscribe; since: number }
+  | { docName: string; type: typeof messageFeedPosition; position: number };
 
 export class MalformedFrameError extends Error {
   constructor(message: string) {
@@ -196,6 +224,12 @@ function readPayload(decoder: decoding.Decoder, docName: string, type: number): 
       return { docName, type, stateVector: decoding.readVarUint8Array(decoder) };
     case messageUnsubscribe:
       return { docName, type };
+    case messageFeedSubscribe:
+    case messageFeedPosition: {
+      if (docName !== FEED_DOC) throw new MalformedFrameError('feed frames name no doc');
+      const value = decoding.readVarUint(decoder);
+      return type === messageFeedSubscribe ? { docName, type, since: value } : { docName, type, position: value };
+    }
     default:
       throw new MalformedFrameError(`unknown message type ${type}`);
   }

@@ -42,8 +42,9 @@ import { DEFAULT_GUARD } from './discard-guard.js';
 import { LocalStore } from './local-store.js';
 import { ProjectApi } from './project-api.js';
 import { FolderProblems } from './folder-problems.js';
+import { FolderFeed } from './folder-feed.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import { indexEntries, type FolderParts } from './folder-parts.js';
+import type { FolderParts } from './folder-parts.js';
 import { LocalChanges } from './local-changes.js';
 import { RemoteChanges } from './remote-changes.js';
 import { FILE_CONCURRENCY, joinFolder, shareFolder } from './folder-start.js';
@@ -72,6 +73,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private readonly branchPause: BranchPause;
   private readonly clientId = newClientId();
   private store!: LocalStore;
+  private feed!: FolderFeed;
   private authors!: Authors;
   private watch: FolderWatch | null = null;
   /** What the sides share (see folder-parts.ts); set by open. */
@@ -159,11 +161,14 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const { root } = this.spec;
     this.store = await LocalStore.open(this.storeDir, this.log);
     const docs = new FileDocs(this.store, this.clientId, {
-      follow: (docName, doc) => {
-        if (this.live) this.connection.follow(docName, doc);
+      follow: (docName, doc, unsaved) => {
+        if (this.live) this.connection.follow(docName, doc, unsaved);
       },
-      remoteChange: (id) => this.remote.docChanged(id),
+      unfollow: (docName) => this.connection.unfollow(docName),
+      remoteChange: (id) => this.feed.remoteChange(id),
     });
+    this.feed = new FolderFeed(this.connection, this.store, docs, (id) => this.remote.docChanged(id));
+    await this.feed.load();
     this.authors = await Authors.load(this.storeDir, this.spec.username, this.clientId);
     const rules = await IgnoreRules.load(root, { logger: this.log });
     const index = await this.store.loadDoc(INDEX_DOC);
@@ -188,6 +193,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       bases,
       forgetBase,
       isSynced: (docName) => this.connection.isSynced(docName),
+      requestSync: (docName) => this.connection.requestSync(docName),
       uploadBlob: (sha256, bytes) => this.transfers(() => this.api.uploadBlob(this.spec.projectId, sha256, bytes)),
       activity: (action, path, extra) => this.reports.activity('local', action, path, extra),
     });
@@ -291,10 +297,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.open();
     phase('opened');
     this.live = true;
-    this.connection.follow(INDEX_DOC, this.index);
+    this.followIndex();
     this.connection.start();
-    await this.connection.whenSynced(INDEX_DOC);
-    phase('indexSynced');
+    // The whole project arrives by the feed's catch-up, into the store.
+    await this.connection.whenCaughtUp();
+    phase('caughtUp');
     const report = await joinFolder(this.parts, {
       local: this.local,
       remote: this.remote,
@@ -312,8 +319,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** The daemon restarted: local state is loaded, edits made meanwhile are found and synced. */
   async resume(): Promise<void> {
     await this.open();
-    const entries = indexEntries(this.index, this.log);
-    await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? this.parts.docs.ensure(entry.id) : undefined)));
     // Remote changes stored here before a crash may never have reached the disk: look at all.
     await this.goLive({ checkEveryPath: true });
   }
@@ -325,8 +330,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private async goLive({ checkEveryPath }: { checkEveryPath: boolean }): Promise<void> {
     this.live = true;
     this.mirroring = true;
-    this.connection.follow(INDEX_DOC, this.index);
-    for (const [id, doc] of this.parts.docs.entries()) this.connection.follow(fileDocName(id), doc);
+    this.followIndex();
+    for (const [id, doc] of this.parts.docs.entries()) this.connection.follow(fileDocName(id), doc, this.parts.docs.isUnsaved(id));
+    // Docs left unacknowledged by the last run go out again.
+    await Promise.all(this.parts.docs.unsavedIds().map((id) => this.parts.docs.ensure(id)));
     if (this.connection.state === 'offline') this.connection.start();
     this.index.on('update', this.onIndexUpdate);
     filesMap(this.index).observe(this.remote.onFilesChanged);
@@ -347,6 +354,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.rescans.start();
     this.presence.announce(this.git.branch);
     this.reports.sendStatus();
+  }
+
+  private followIndex(): void {
+    this.connection.follow(INDEX_DOC, this.index, this.store.isMarkedUnsaved(INDEX_DOC));
   }
 
   /** Resolves once the server stored everything this folder holds. */
@@ -462,6 +473,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       halt: gate?.status ?? null,
       guard: this.spec.guard ?? DEFAULT_GUARD,
       watcher: { backend: this.watch?.backend ?? null, problem: this.watch?.problem ?? null },
+      docs: { inMemory: (this.parts?.docs.size ?? 0) + 1, stored: this.store?.docCount ?? 0 },
     };
   }
 
@@ -479,6 +491,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.local?.stop();
     await this.watch?.close();
     await this.queue.drain();
+    this.parts?.docs.stop();
     this.git.stop();
     await this.connection.stop();
     await this.authors?.settled();

@@ -53,7 +53,7 @@ export async function resyncDrifted(
   const { connection, log } = parts;
   const onServer = await listFiles();
   const drifted = driftedDocs(indexEntries(parts.index, log), onServer, {
-    settled: (docName) => connection.isSynced(docName) && !connection.isUnsaved(docName),
+    settled: (docName) => connection.caughtUp && !connection.isUnsaved(docName),
     text: (id) => {
       const doc = parts.docs.get(id);
       return doc ? contentText(doc).toString() : undefined;

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import pMap from 'p-map';
 import { MAX_TEXT_BYTES, filesMap, projectMap, sharedMode, type IndexEntry } from '../common/index-entry.js';
 import { byPath } from '../common/paths-in-project.js';
-import { fileDocName } from '../common/protocol.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { CheckedFolders } from '../common/safe-path.js';
 import type { JoinReport } from '../common/control-protocol.js';
@@ -85,9 +84,8 @@ export interface JoinDeps {
 /** Writes the project (its index synced) into the folder; what it did, for the user. */
 export async function joinFolder(parts: FolderStartParts, deps: JoinDeps): Promise<JoinReport> {
   const report: JoinReport = { kept: 0, written: 0, replaced: [], pushed: 0 };
+  // The feed's catch-up brought every doc into the store; each is loaded as its path is written.
   const entries = indexEntries(parts.index, parts.log);
-  // Follow every file doc first, so their contents arrive together.
-  await Promise.all([...entries.values()].map((entry) => (entry.kind === 'text' ? parts.docs.ensure(entry.id) : undefined)));
   let done = 0;
   const checked: CheckedFolders = { folders: new Set() };
   await pMap(
@@ -115,7 +113,6 @@ export async function joinFolder(parts: FolderStartParts, deps: JoinDeps): Promi
 
 /** One project path written into the folder: kept when equal, else backed up (or pushed) and written. */
 async function joinEntry(parts: FolderStartParts, deps: JoinDeps, path: string, entry: IndexEntry, report: JoinReport, checked: CheckedFolders): Promise<void> {
-  if (entry.kind === 'text') await parts.connection.whenSynced(fileDocName(entry.id));
   const wanted = await parts.disk.projectBytes(entry);
   const disk = await parts.diskReader.read(path);
   if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {

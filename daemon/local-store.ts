@@ -11,10 +11,23 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { Logger } from 'pino';
 import { LeveldbPersistence } from 'y-leveldb';
+import { STORED_ORIGIN, isFromServer } from './origins.js';
 import * as Y from 'yjs';
+
+/**
+ * Records of our own beside y-leveldb's (whose keys start 'v1'), written through its chain so
+ * they land in order with the doc updates: the feed position after the updates it covers, a
+ * doc's "unsaved" mark before the local update that set it.
+ */
+const FEED_POSITION_KEY = ['cs_feed_position'];
+const UNSAVED_PREFIX = 'cs_unsaved';
+/** Just past every UNSAVED_PREFIX key (same length, last letter +1), as y-leveldb bounds its own ranges. */
+const UNSAVED_END = 'cs_unsavee';
+
 
 /** What a path held on disk when disk and project last agreed. */
 export interface Base {
@@ -30,13 +43,15 @@ export interface Base {
 export class LocalStore {
   private readonly docs: LeveldbPersistence;
   private readonly bases: Level<string, Base>;
-  private readonly bound = new Map<Y.Doc, (update: Uint8Array) => void>();
+  private readonly bound = new Map<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
   /** Docs stored here; any other is new and starts empty. */
   private knownDocs = new Set<string>();
   /** Bases not yet written: a base, or null for a removal. */
   private pendingBases = new Map<string, Base | null>();
   private writingBases: Promise<void> = Promise.resolve();
   private basesScheduled = false;
+  /** Docs marked unsaved in the store (see markUnsaved), so a mark is written once, not per keystroke. */
+  private unsavedMarks = new Set<string>();
   /** New docs gathered for one LevelDB batch, while that batch waits its turn (see storeNewDoc). */
   private newDocs: { ops: { type: 'put'; key: (string | number)[]; value: Buffer }[]; stored: Promise<void> } | null = null;
 
@@ -53,7 +68,59 @@ export class LocalStore {
     const store = new LocalStore(dir, log);
     await store.bases.open();
     store.knownDocs = new Set(await store.docs.getAllDocNames());
+    store.unsavedMarks = new Set(await store.docs._transact(async (db) => (await db.keys({ gte: [UNSAVED_PREFIX], lt: [UNSAVED_END] }).all()).map((key) => String(key[1]))));
     return store;
+  }
+
+  /** How many docs the store holds. */
+  get docCount(): number {
+    return this.knownDocs.size;
+  }
+
+  /** Docs holding local changes the server has not acknowledged, as of the last run. */
+  get unsavedDocs(): string[] {
+    return [...this.unsavedMarks];
+  }
+
+  /** The doc holds local changes the server has not acknowledged: marked before they are stored. */
+  markUnsaved(docName: string): void {
+    if (this.unsavedMarks.has(docName)) return;
+    this.unsavedMarks.add(docName);
+    void this.docs._transact((db) => db.put([UNSAVED_PREFIX, docName], Buffer.alloc(0)));
+  }
+
+  isMarkedUnsaved(docName: string): boolean {
+    return this.unsavedMarks.has(docName);
+  }
+
+  markSaved(docName: string): void {
+    if (!this.unsavedMarks.delete(docName)) return;
+    void this.docs._transact((db) => db.del([UNSAVED_PREFIX, docName]));
+  }
+
+  /** The feed position stored last (0: none, a store from before the feed). */
+  async loadFeedPosition(): Promise<number> {
+    const value = await this.docs._transact(async (db) => {
+      try {
+        return await db.get(FEED_POSITION_KEY);
+      } catch {
+        return undefined;
+      }
+    });
+    return value && value.byteLength > 0 ? decoding.readVarUint(decoding.createDecoder(value)) : 0;
+  }
+
+  /** Stored after every update asked to be stored before it: it never covers an update lost in a crash. */
+  storeFeedPosition(position: number): void {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, position);
+    void this.docs._transact((db) => db.put(FEED_POSITION_KEY, Buffer.from(encoding.toUint8Array(encoder))));
+  }
+
+  /** A teammate's update of a doc not in memory: stored as it is, without loading the doc. */
+  storeRemoteUpdate(docName: string, update: Uint8Array): void {
+    if (this.knownDocs.has(docName)) void this.docs.storeUpdate(docName, update);
+    else void this.writeAsNew(docName, update);
   }
 
   /** The stored doc (empty when new), kept stored: every later update is written too. */
@@ -75,13 +142,13 @@ export class LocalStore {
    * every new doc until it runs, so an update stored later for the same doc lands after it.
    */
   async storeNewDoc(docName: string, doc: Y.Doc): Promise<void> {
-    const stored = this.writeAsNew(docName, doc);
+    const stored = this.writeAsNew(docName, Y.encodeStateAsUpdate(doc));
     this.keepStored(docName, doc);
     await stored;
   }
 
-  /** Queues the doc's whole state as a new doc's records in the next batch (see storeNewDoc). */
-  private writeAsNew(docName: string, doc: Y.Doc): Promise<void> {
+  /** Queues an update as a new doc's records in the next batch (see storeNewDoc). */
+  private writeAsNew(docName: string, update: Uint8Array): Promise<void> {
     this.knownDocs.add(docName);
     if (!this.newDocs) {
       const batch: NonNullable<LocalStore['newDocs']> = { ops: [], stored: Promise.resolve() };
@@ -93,18 +160,20 @@ export class LocalStore {
     }
     const stateVector = encoding.createEncoder();
     encoding.writeVarUint(stateVector, 0);
-    encoding.writeVarUint8Array(stateVector, Y.encodeStateVector(doc));
+    encoding.writeVarUint8Array(stateVector, Y.encodeStateVectorFromUpdate(update));
     this.newDocs.ops.push(
       { type: 'put', key: ['v1_sv', docName], value: Buffer.from(encoding.toUint8Array(stateVector)) },
-      { type: 'put', key: ['v1', docName, 'update', 0], value: Buffer.from(Y.encodeStateAsUpdate(doc)) },
+      { type: 'put', key: ['v1', docName, 'update', 0], value: Buffer.from(update) },
     );
     return this.newDocs.stored;
   }
 
   private keepStored(docName: string, doc: Y.Doc): void {
-    const store = (update: Uint8Array) => {
+    const store = (update: Uint8Array, origin: unknown) => {
+      if (origin === STORED_ORIGIN) return;
+      if (!isFromServer(origin)) this.markUnsaved(docName);
       // A doc's first content (a teammate's file arriving) goes in the batch of new docs too.
-      if (!this.knownDocs.has(docName)) void this.writeAsNew(docName, doc);
+      if (!this.knownDocs.has(docName)) void this.writeAsNew(docName, Y.encodeStateAsUpdate(doc));
       else void this.docs.storeUpdate(docName, update);
     };
     doc.on('update', store);

@@ -36,6 +36,8 @@ export interface ProjectWritesDeps {
   /** The path holds nothing of the project's any more (its base goes, what waited for it follows). */
   forgetBase: (path: string) => void;
   isSynced: (docName: string) => boolean;
+  /** Ask the server for its state of the doc (the answer writes the path). */
+  requestSync: (docName: string) => void;
   uploadBlob: (sha256: string, bytes: Uint8Array) => Promise<void>;
   activity: (action: LocalAction, path: string, extra?: { oldPath?: string; added?: number; removed?: number }) => void;
 }
@@ -60,6 +62,7 @@ export class ProjectWrites {
       // pushing the disk into it would duplicate that text. Its arrival writes the path,
       // folding this disk edit in against the base.
       this.deps.docs.writeWhenSynced(entry.id);
+      this.deps.requestSync(fileDocName(entry.id));
       return;
     }
     const baseText = base?.kind === 'text' && base.text !== undefined ? base.text : inDoc;

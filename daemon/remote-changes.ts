@@ -246,6 +246,7 @@ export class RemoteChanges {
     const doc = await this.parts.docs.ensure(entry.id);
     if (this.parts.connection.isSynced(fileDocName(entry.id)) || contentText(doc).length > 0 || entry.size === 0) return false;
     this.parts.docs.writeWhenSynced(entry.id);
+    this.parts.connection.requestSync(fileDocName(entry.id));
     return true;
   }
 }

@@ -12,17 +12,19 @@ import {
   PROTOCOL_VERSION,
   decodeFrame,
   encodeAwareness,
+  encodeFeedSubscribe,
   encodeSyncStep1,
   encodeSyncStep2,
-  encodeUnsubscribe,
   encodeUpdate,
   isFatalCloseCode,
   messageAwareness,
   messageDenied,
+  messageFeedPosition,
   messagePersisted,
   messageSync,
 } from '../common/protocol.js';
 import type { ConnectionState } from '../common/control-protocol.js';
+import { REMOTE_ORIGIN, isFromServer } from './origins.js';
 
 /** An unsaved doc the server has not answered for this long is asked again. */
 const PERSISTED_RECHECK_MS = 2000;
@@ -35,14 +37,13 @@ const COALESCE_MS = 8;
 /** ...unless this much is waiting: a merged update stays far below the server's frame limit. */
 const COALESCE_MAX_BYTES = 256 * 1024;
 
-/** Origin of changes that came from the server; everything else is sent to it. */
-export const REMOTE_ORIGIN = Symbol('remote');
+export { REMOTE_ORIGIN };
 
 export type { ConnectionState };
 
 interface FollowedDoc {
   doc: Y.Doc;
-  /** The server's state has been received since the last (re)connect. */
+  /** The server's state has been received by a sync of this doc since the last (re)connect. */
   synced: boolean;
   /** The doc's state vector when we last sent something; cleared by a covering `persisted`. */
   unsavedSince: Map<number, number> | null;
@@ -68,9 +69,14 @@ export interface ServerConnectionOptions {
 
 export interface ServerConnectionEvents {
   state: [ConnectionState, string | undefined];
+  /** A doc's own sync (see requestSync) brought the server's state of it. */
   synced: [string];
   persisted: [string];
   denied: [string, string];
+  /** An update of a doc this connection does not hold in memory (see FileDocs). */
+  foreign: [string, Uint8Array];
+  /** Everything of the project up to this feed position has arrived (and is stored by the server). */
+  position: [number];
 }
 
 export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
@@ -81,8 +87,13 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   private readonly docs = new Map<string, FollowedDoc>();
   /** Names of followed docs whose `unsavedSince` is set: status reads its size on every ack. */
   private readonly unsaved = new Set<string>();
-  /** whenSynced callers, by doc: thousands wait at once during a join. */
+  /** whenSynced callers, by doc. */
   private readonly syncWaiters = new Map<string, (() => void)[]>();
+  /** The project feed position this folder holds; the next connect asks for what came after. */
+  private position = 0;
+  /** A feed position arrived since the last (re)connect: the catch-up is over. */
+  private caughtUpNow = false;
+  private caughtUpWaiters: (() => void)[] = [];
   private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private persistedCheck: NodeJS.Timeout | null = null;
@@ -135,8 +146,31 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     this.send(frame);
   }
 
-  /** Follows a doc: its local changes go to the server and the server's come into it. */
-  follow(docName: string, doc: Y.Doc): void {
+  /** The feed position this folder has stored: the catch-up of the next connect starts there. */
+  setFeedPosition(position: number): void {
+    this.position = position;
+  }
+
+  get feedPosition(): number {
+    return this.position;
+  }
+
+  /** The feed has caught up since the last (re)connect: the server's state of every doc is here. */
+  get caughtUp(): boolean {
+    return this.caughtUpNow;
+  }
+
+  whenCaughtUp(): Promise<void> {
+    if (this.caughtUpNow) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  /**
+   * Holds a doc in memory against the server: its local changes go out, the feed's updates
+   * come into it. `unsaved`: it holds changes the server may lack (made here, or stored here
+   * unacknowledged before a restart), sent now and after every reconnect until acknowledged.
+   */
+  follow(docName: string, doc: Y.Doc, unsaved: boolean): void {
     if (this.docs.has(docName)) return;
     const followed: FollowedDoc = {
       doc,
@@ -147,16 +181,23 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       queuedBytes: 0,
       flushTimer: null,
       onUpdate: (update, origin) => {
-        if (origin === REMOTE_ORIGIN) return;
+        if (isFromServer(origin)) return;
         this.markUnsaved(docName, followed);
         if (this.state === 'online') this.sendUpdate(docName, followed, update);
       },
     };
-    // Anything changed before following counts as unsaved until the server confirms it.
     doc.on('update', followed.onUpdate);
     this.docs.set(docName, followed);
-    if (doc.store.clients.size > 0) this.markUnsaved(docName, followed);
-    if (this.state === 'online') this.sendDoc(followed, encodeSyncStep1(docName, doc));
+    if (!unsaved) return;
+    this.markUnsaved(docName, followed);
+    // The whole state in one update: the server stores what it lacks and acknowledges.
+    if (this.state === 'online') this.sendDoc(followed, encodeUpdate(docName, Y.encodeStateAsUpdate(doc)));
+  }
+
+  /** Asks the server for its state of a held doc (once per connect); 'synced' says it came. */
+  requestSync(docName: string): void {
+    const followed = this.docs.get(docName);
+    if (followed && !followed.synced && this.state === 'online') this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
   }
 
   private sendUpdate(docName: string, followed: FollowedDoc, update: Uint8Array): void {
@@ -180,6 +221,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     this.sendDoc(followed, encodeUpdate(docName, queued.length === 1 ? queued[0]! : Y.mergeUpdates(queued)));
   }
 
+  /** Lets go of a held doc (saved, evicted): the feed's updates of it arrive as 'foreign' then. */
   unfollow(docName: string): void {
     const followed = this.docs.get(docName);
     if (!followed) return;
@@ -187,7 +229,6 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     followed.doc.off('update', followed.onUpdate);
     this.docs.delete(docName);
     this.unsaved.delete(docName);
-    if (this.state === 'online') this.send(encodeUnsubscribe(docName));
   }
 
   /** Exchanges the doc's state with the server again: each side receives what it lacks. */
@@ -235,10 +276,13 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     this.socket = socket;
     socket.on('open', () => {
       this.attempts = 0;
+      this.caughtUpNow = false;
       this.setState('online');
+      // Everything since our position comes by the feed; what only we have goes by a sync.
+      this.send(encodeFeedSubscribe(this.position));
       for (const [docName, followed] of this.docs) {
         followed.synced = false;
-        this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
+        if (this.unsaved.has(docName)) this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
       }
       const local = this.awareness.getLocalState();
       if (local) this.send(encodeAwareness(INDEX_DOC, encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])));
@@ -325,8 +369,20 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.emit('denied', frame.docName, frame.reason);
       return;
     }
+    if (frame.type === messageFeedPosition) {
+      this.position = frame.position;
+      this.caughtUpNow = true;
+      const waiters = this.caughtUpWaiters;
+      this.caughtUpWaiters = [];
+      for (const resolve of waiters) resolve();
+      this.emit('position', frame.position);
+      return;
+    }
     const followed = this.docs.get(frame.docName);
-    if (!followed) return;
+    if (!followed) {
+      if (frame.type === messageSync && frame.sync.kind !== 'step1') this.emit('foreign', frame.docName, frame.sync.update);
+      return;
+    }
     if (frame.type === messagePersisted) {
       const stored = Y.decodeStateVector(frame.stateVector);
       if (followed.unsavedSince && covers(stored, followed.unsavedSince)) {

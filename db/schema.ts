@@ -154,6 +154,8 @@ export interface DocUpdatesTable {
   update: Uint8Array;
   user_id: string | null;
   created_at: Timestamp;
+  /** Dense per project, in commit order: the project feed's position (DESIGN.md, Scale). */
+  project_seq: number;
 }
 
 export interface DocSnapshotsTable {
@@ -162,7 +164,15 @@ export interface DocSnapshotsTable {
   state: Uint8Array;
   state_vector: Uint8Array;
   upto_seq: number;
+  /** The highest project_seq folded in. */
+  upto_project_seq: Generated<number>;
   updated_at: Timestamp;
+}
+
+export interface ProjectFeedsTable {
+  project_id: string;
+  /** The last project_seq handed out. */
+  seq: number;
 }
 
 export interface BlobsTable {
@@ -190,6 +200,7 @@ export interface Database {
   git_commits: GitCommitsTable;
   doc_updates: DocUpdatesTable;
   doc_snapshots: DocSnapshotsTable;
+  project_feeds: ProjectFeedsTable;
   blobs: BlobsTable;
 }
 

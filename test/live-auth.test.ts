@@ -9,6 +9,7 @@ import { LiveTestClient } from './helpers/live-client.js';
 import { apiClient, signIn, type TestServer } from './helpers/server.js';
 import { startServerOn } from './helpers/server-on-storage.js';
 import { STORAGE_KINDS, createTestStorage, type TestStorage } from './helpers/storage.js';
+import { PROTOCOL_VERSION } from '../common/protocol.js';
 
 interface UpgradeOutcome {
   status: number;
@@ -79,14 +80,14 @@ describe.each(STORAGE_KINDS)('live access [%s]', (kind) => {
   });
 
   it('refuses the upgrade with HTTP 401, before any frame, without a token or with a wrong one', async () => {
-    const multiplexed = `${wsBase(server)}/api/projects/${projectId}/ws`;
+    const multiplexed = `${wsBase(server)}/api/projects/${projectId}/ws?protocol=${PROTOCOL_VERSION}`;
     const plain = `${wsBase(server)}/yjs/${projectId}/index`;
     for (const url of [multiplexed, plain]) {
       const none = await tryUpgrade(url);
       expect(none).toMatchObject({ status: 401, frames: 0, body: { error: { code: 'CS_ERR_UNAUTHORIZED' } } });
       const wrongHeader = await tryUpgrade(url, { authorization: 'Bearer cs_not-a-real-token' });
       expect(wrongHeader).toMatchObject({ status: 401, frames: 0, body: { error: { code: 'CS_ERR_INVALID_TOKEN' } } });
-      const wrongQuery = await tryUpgrade(`${url}?token=cs_not-a-real-token`);
+      const wrongQuery = await tryUpgrade(`${url}${url.includes('?') ? '&' : '?'}token=cs_not-a-real-token`);
       expect(wrongQuery).toMatchObject({ status: 401, frames: 0, body: { error: { code: 'CS_ERR_INVALID_TOKEN' } } });
     }
     // The right token in either form opens both.
@@ -95,7 +96,7 @@ describe.each(STORAGE_KINDS)('live access [%s]', (kind) => {
   });
 
   it('answers 404 to a non-member of a private project, as if it did not exist', async () => {
-    for (const url of [`${wsBase(server)}/api/projects/${projectId}/ws`, `${wsBase(server)}/yjs/${projectId}/index`]) {
+    for (const url of [`${wsBase(server)}/api/projects/${projectId}/ws?protocol=${PROTOCOL_VERSION}`, `${wsBase(server)}/yjs/${projectId}/index`]) {
       const outsider = await tryUpgrade(url, { authorization: `Bearer ${mallory.token}` });
       expect(outsider).toMatchObject({ status: 404, frames: 0, body: { error: { code: 'CS_ERR_PROJECT_NOT_FOUND' } } });
     }

@@ -61,14 +61,18 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
       return Y.encodeStateAsUpdate(doc);
     };
 
-    const seqs = await Promise.all(docNames.map((d) => store.append(projectId, d, [{ update: updateOf(d, textOf(d, 3)), userId: null }])));
-    expect(counter.count('InsertQueryNode')).toBe(1);
-    expect(new Set(seqs).size).toBe(docNames.length);
+    const appended = await Promise.all(docNames.map((d) => store.append(projectId, d, [{ update: updateOf(d, textOf(d, 3)), userId: null }])));
+    // One statement for the rows, one for the project's feed counter.
+    expect(counter.count('InsertQueryNode')).toBe(2);
+    expect(new Set(appended.map((a) => a.seq)).size).toBe(docNames.length);
+    // The feed numbers of the batch are dense: 1..120, one a row.
+    expect(appended.map((a) => a.fromProjectSeq).sort((x, y) => x - y)).toEqual(docNames.map((_, i) => i + 1));
 
     // Two appends of one doc in the same tick never share a statement, and keep their order.
     const first = store.append(projectId, 'file:direct0', [{ update: updateOf('x', 'first\n'), userId: null }]);
     const second = store.append(projectId, 'file:direct0', [{ update: updateOf('y', 'second\n'), userId: null }]);
-    expect(await second).toBeGreaterThan(await first);
+    expect((await second).seq).toBeGreaterThan((await first).seq);
+    expect((await second).fromProjectSeq).toBe((await first).toProjectSeq + 1);
 
     const before = counter.count('SelectQueryNode');
     const loaded = await Promise.all([...docNames, 'file:never-stored'].map((d) => store.load(projectId, d)));
@@ -79,7 +83,7 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
       Y.applyUpdate(doc, loaded[i]!.update!);
       if (i === 0) expect(doc.getText('content').length).toBe(textOf(docName, 3).length + 'first\nsecond\n'.length);
       else expect(doc.getText('content').toString()).toBe(textOf(docName, 3));
-      expect(loaded[i]!.lastSeq).toBe(i === 0 ? await second : seqs[i]);
+      expect(loaded[i]!.lastSeq).toBe(i === 0 ? (await second).seq : appended[i]!.seq);
     }
 
     // Compacted and logged rows load the same through the one query.

@@ -54,9 +54,10 @@ describe('protocol version', () => {
     await storage?.dispose();
   });
 
-  it('speaks its own version, and version 1 to a client that states none', async () => {
+  it('speaks its own version, and tells a version 1 daemon (one that states none) to upgrade codeshare', async () => {
     expect(await connect(`${url}?protocol=${PROTOCOL_VERSION}`, token)).toEqual({ code: 1000, reason: 'done', answered: true });
-    expect(await connect(url, token)).toEqual({ code: 1000, reason: 'done', answered: true });
+    expect(await connect(url, token)).toEqual({ ...CloseCode.UpgradeClient, answered: false });
+    expect(await connect(`${url}?protocol=1`, token)).toEqual({ ...CloseCode.UpgradeClient, answered: false });
   });
 
   it('refuses a newer client with "upgrade the server", and what is no version as malformed', async () => {

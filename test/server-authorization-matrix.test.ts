@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { STORAGE_KINDS } from './helpers/storage.js';
 import { caller, createProject, projectUrl, type Caller, type TestProject } from './helpers/projects.js';
+import { PROTOCOL_VERSION } from '../common/protocol.js';
 
 /**
  * Who calls. Tokens limited to a project are always limited to the project under test,
@@ -191,7 +192,7 @@ const ROUTES: Route[] = [
     name: 'WS     /api/projects/:id/ws',
     private: withSuccess(READ_PRIVATE, 101),
     public: withSuccess(READ_PUBLIC, 101),
-    run: (c) => c.ws(`/api/projects/${c.project.id}/ws`),
+    run: (c) => c.ws(`/api/projects/${c.project.id}/ws?protocol=${PROTOCOL_VERSION}`),
   },
   {
     name: 'WS     /yjs/:id/index',

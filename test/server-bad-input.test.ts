@@ -10,6 +10,7 @@ import { serverLoggerOptions } from '../server/main.js';
 import { apiClient, signIn, startTestServer, type TestServer } from './helpers/server.js';
 import { STORAGE_KINDS } from './helpers/storage.js';
 import { createProject, fetchRaw, projectUrl, type Caller, type TestProject } from './helpers/projects.js';
+import { PROTOCOL_VERSION } from '../common/protocol.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
@@ -360,7 +361,7 @@ describe.each(STORAGE_KINDS)('bad input [%s]', (kind) => {
       );
       // The WebSocket: the query form is what browsers use.
       const status = await new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/projects/${own.id}/ws?token=${q}`);
+        const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/projects/${own.id}/ws?protocol=${PROTOCOL_VERSION}&token=${q}`);
         socket.on('error', reject);
         socket.once('open', () => {
           socket.once('close', () => resolve(101));
@@ -381,7 +382,7 @@ describe.each(STORAGE_KINDS)('bad input [%s]', (kind) => {
     // The log did record these requests (with the query redacted), so its silence means something.
     const recent = log.slice(startedAt).join('');
     expect(recent).toContain('/api/me?token=[redacted]');
-    expect(recent).toContain(`/api/projects/${own.id}/ws?token=[redacted]`);
+    expect(recent).toContain(`/api/projects/${own.id}/ws?protocol=${PROTOCOL_VERSION}&token=[redacted]`);
     expect(recent).toContain('CS_ERR_INVALID_TOKEN');
     const leaked = [...secrets].filter((secret) => text.includes(secret) || text.includes(secret.slice(3)));
     expect(leaked).toEqual([]);

@@ -1,5 +1,14 @@
 // y-leveldb ships no type declarations; these cover the API codeshare uses.
 declare module 'y-leveldb' {
+  /** The LevelDB handle y-leveldb's chain hands a transaction: keys are arrays of strings and numbers. */
+  interface LeveldbHandle {
+    batch(ops: ({ type: 'put'; key: (string | number)[]; value: Buffer } | { type: 'del'; key: (string | number)[] })[]): Promise<void>;
+    put(key: (string | number)[], value: Buffer): Promise<void>;
+    del(key: (string | number)[]): Promise<void>;
+    get(key: (string | number)[]): Promise<Uint8Array | undefined>;
+    keys(range: { gte: (string | number)[]; lt: (string | number)[] }): { all(): Promise<(string | number)[][]> };
+  }
+
   import type * as Y from 'yjs';
 
   export class LeveldbPersistence {
@@ -21,6 +30,6 @@ declare module 'y-leveldb' {
      * Private in y-leveldb 0.2: runs `f` in its transaction chain with the raw database (keys are
      * arrays of strings and numbers, values Buffers). codeshare batches new docs through it.
      */
-    _transact<T>(f: (db: { batch(ops: { type: 'put'; key: (string | number)[]; value: Buffer }[]): Promise<void> }) => Promise<T>): Promise<T>;
+    _transact<T>(f: (db: LeveldbHandle) => Promise<T>): Promise<T>;
   }
 }

@@ -2,7 +2,9 @@
 // from TypeScript sources under vitest and from dist/ in production.
 import type { Migration } from 'kysely';
 import * as initial from './2026_11_25_0001_initial.js';
+import * as projectFeed from './2026_12_02_0001_project_feed.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_25_0001_initial': initial,
+  '2026_12_02_0001_project_feed': projectFeed,
 };

@@ -25,6 +25,19 @@ export interface LogEntry {
   userId: string | null;
 }
 
+/** What an append stored: the doc's highest log seq, and the project feed numbers its rows took. */
+export interface Appended {
+  seq: number;
+  fromProjectSeq: number;
+  toProjectSeq: number;
+}
+
+export interface FeedRow {
+  project_seq: number;
+  doc_name: string;
+  update: Uint8Array;
+}
+
 interface LoadRequest {
   projectId: string;
   docName: string;
@@ -48,7 +61,7 @@ export class DocStore {
   });
   // One request per doc a batch: a doc's next append waits for its previous one to commit,
   // so its rows keep their order in the log.
-  private readonly appends = new TickBatcher<AppendRequest, number>((batch) => this.appendBatch(batch), {
+  private readonly appends = new TickBatcher<AppendRequest, Appended>((batch) => this.appendBatch(batch), {
     maxWeight: APPEND_BATCH_BYTES,
     weigh: (request) => request.updates.reduce((sum, u) => sum + Math.max(u.update.byteLength, ROW_WEIGHT), 0),
     key: (request) => roomKey(request.projectId, request.docName),
@@ -62,10 +75,10 @@ export class DocStore {
   }
 
   /**
-   * Appends updates in order and resolves with the highest sequence number once committed.
-   * Appends of many docs requested together go into one statement, so they commit together.
+   * Appends updates in order and resolves with their numbers once committed. Appends of many
+   * docs requested together go into one transaction, so they commit together.
    */
-  append(projectId: string, docName: string, updates: LogEntry[]): Promise<number> {
+  append(projectId: string, docName: string, updates: LogEntry[]): Promise<Appended> {
     return this.appends.submit({ projectId, docName, updates });
   }
 
@@ -134,7 +147,40 @@ export class DocStore {
       .execute();
   }
 
-  private async appendBatch(batch: BatchItem<AppendRequest, number>[]): Promise<void> {
+  /** The last project_seq handed out: every row up to it is committed (see insertRows). */
+  async feedPosition(projectId: string): Promise<number> {
+    const row = await this.db.selectFrom('project_feeds').select('seq').where('project_id', '=', projectId).executeTakeFirst();
+    return row?.seq ?? 0;
+  }
+
+  /** Log rows of a project with `after` < project_seq <= `upto`, in feed order, a page at a time. */
+  async feedRows(projectId: string, after: number, upto: number, limit: number): Promise<FeedRow[]> {
+    return this.db
+      .selectFrom('doc_updates')
+      .select(['project_seq', 'doc_name', 'update'])
+      .where('project_id', '=', projectId)
+      .where('project_seq', '>', after)
+      .where('project_seq', '<=', upto)
+      .orderBy('project_seq')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Snapshots that folded in rows after `since` (all of them for 0: snapshots from before the
+   * feed existed carry no number), by doc name after `afterDoc`, a page at a time.
+   */
+  async feedSnapshots(projectId: string, since: number, afterDoc: string, limit: number): Promise<{ doc_name: string; state: Uint8Array }[]> {
+    let query = this.db
+      .selectFrom('doc_snapshots')
+      .select(['doc_name', 'state'])
+      .where('project_id', '=', projectId)
+      .where('doc_name', '>', afterDoc);
+    if (since > 0) query = query.where('upto_project_seq', '>', since);
+    return query.orderBy('doc_name').limit(limit).execute();
+  }
+
+  private async appendBatch(batch: BatchItem<AppendRequest, Appended>[]): Promise<void> {
     try {
       await this.insertRows(batch);
     } catch (err) {
@@ -150,18 +196,54 @@ export class DocStore {
     }
   }
 
-  /** One statement for every row of the batch; resolves each request with its highest seq. */
-  private async insertRows(batch: BatchItem<AppendRequest, number>[]): Promise<void> {
-    const values = batch.flatMap(({ request }) =>
-      request.updates.map((u) => ({ project_id: request.projectId, doc_name: request.docName, update: u.update, user_id: u.userId })),
-    );
-    const rows = await this.db.insertInto('doc_updates').values(values).returning(['seq', 'project_id', 'doc_name']).execute();
+  /**
+   * One transaction for every row of the batch. Each project's rows take the next numbers of
+   * its feed counter, whose row lock orders concurrent appends of one project (on any
+   * instance): numbers are dense and in commit order. Each request resolves with its rows'
+   * range.
+   */
+  private async insertRows(batch: BatchItem<AppendRequest, Appended>[]): Promise<void> {
+    const rowsOf = (request: AppendRequest) => request.updates.length;
+    const perProject = new Map<string, number>();
+    for (const { request } of batch) perProject.set(request.projectId, (perProject.get(request.projectId) ?? 0) + rowsOf(request));
+    const results = await this.db.transaction().execute(async (trx) => {
+      const next = new Map<string, number>();
+      // Counters locked in one order, so two instances' batches never deadlock.
+      for (const projectId of [...perProject.keys()].sort()) {
+        const count = perProject.get(projectId)!;
+        const { seq } = await trx
+          .insertInto('project_feeds')
+          .values({ project_id: projectId, seq: count })
+          .onConflict((oc) => oc.column('project_id').doUpdateSet({ seq: sql<number>`project_feeds.seq + ${count}` }))
+          .returning('seq')
+          .executeTakeFirstOrThrow();
+        next.set(projectId, seq - count + 1);
+      }
+      const ranges: { from: number; to: number }[] = [];
+      const values = batch.flatMap(({ request }) => {
+        const from = next.get(request.projectId)!;
+        next.set(request.projectId, from + rowsOf(request));
+        ranges.push({ from, to: from + rowsOf(request) - 1 });
+        return request.updates.map((u, i) => ({
+          project_id: request.projectId,
+          doc_name: request.docName,
+          update: u.update,
+          user_id: u.userId,
+          project_seq: from + i,
+        }));
+      });
+      const rows = await trx.insertInto('doc_updates').values(values).returning(['seq', 'project_id', 'doc_name']).execute();
+      return { rows, ranges };
+    });
     const highest = new Map<string, number>();
-    for (const row of rows) {
+    for (const row of results.rows) {
       const key = roomKey(row.project_id, row.doc_name);
       highest.set(key, Math.max(highest.get(key) ?? 0, row.seq));
     }
-    for (const item of batch) item.resolve(highest.get(roomKey(item.request.projectId, item.request.docName)) ?? 0);
+    batch.forEach((item, i) => {
+      const range = results.ranges[i]!;
+      item.resolve({ seq: highest.get(roomKey(item.request.projectId, item.request.docName)) ?? 0, fromProjectSeq: range.from, toProjectSeq: range.to });
+    });
   }
 
   /**
@@ -179,7 +261,7 @@ export class DocStore {
         .executeTakeFirst();
       const log = await trx
         .selectFrom('doc_updates')
-        .select(['seq', 'update'])
+        .select(['seq', 'update', 'project_seq'])
         .where('project_id', '=', projectId)
         .where('doc_name', '=', docName)
         .where('seq', '>', snapshot?.upto_seq ?? 0)
@@ -196,12 +278,14 @@ export class DocStore {
           state,
           state_vector: Y.encodeStateVectorFromUpdate(state),
           upto_seq: uptoSeq,
+          upto_project_seq: log.reduce((max, row) => Math.max(max, row.project_seq), 0),
         })
         .onConflict((oc) =>
           oc.columns(['project_id', 'doc_name']).doUpdateSet({
             state: (eb) => eb.ref('excluded.state'),
             state_vector: (eb) => eb.ref('excluded.state_vector'),
             upto_seq: (eb) => eb.ref('excluded.upto_seq'),
+            upto_project_seq: (eb) => eb.ref('excluded.upto_project_seq'),
             updated_at: sql<Date>`now()`,
           }),
         )

@@ -4,12 +4,13 @@
 // may be missed between instances: rooms recover by reading the log from their last seq.
 import { EventEmitter } from 'node:events';
 
-export interface FanoutMessage {
-  instanceId: string;
-  projectId: string;
-  docName: string;
-  update: Uint8Array;
-}
+/**
+ * An update applied on one instance (relayed before it is stored, for latency), then the
+ * notice that it was stored with which project feed numbers (see project-feed.ts).
+ */
+export type FanoutMessage =
+  | { kind: 'update'; instanceId: string; projectId: string; docName: string; update: Uint8Array; id: string }
+  | { kind: 'committed'; instanceId: string; projectId: string; ids: string[]; range: { from: number; to: number } | null };
 
 export interface Fanout {
   publish(message: FanoutMessage): void;

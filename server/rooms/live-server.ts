@@ -7,6 +7,7 @@ import { CloseCode } from '../../common/protocol.js';
 import { DocStore } from './doc-store.js';
 import { InProcessFanout, type Fanout } from './fanout.js';
 import { FileMaterializer } from './materializer.js';
+import { ProjectFeeds } from './project-feed.js';
 import { ProjectHubs } from './project-hub.js';
 import { RoomRegistry } from './room-registry.js';
 
@@ -24,7 +25,8 @@ export class LiveServer {
   readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
 
   constructor(db: Kysely<Database>, config: ServerConfig, log: Logger, fanout: Fanout = new InProcessFanout()) {
-    this.registry = new RoomRegistry(new DocStore(db), fanout, config.rooms, log.child({ part: 'rooms' }));
+    const store = new DocStore(db);
+    this.registry = new RoomRegistry(store, fanout, new ProjectFeeds(store, log.child({ part: 'feed' })), config.rooms, log.child({ part: 'rooms' }));
     this.hubs = new ProjectHubs(db, log.child({ part: 'presence' }));
     this.materializer = new FileMaterializer(
       db,

@@ -10,12 +10,15 @@ import {
   decodeFrame,
   encodeAwareness,
   encodeDenied,
+  encodeFeedPosition,
   encodePersisted,
   encodeSyncStep1FromStateVector,
   encodeSyncStep2,
   encodeUpdate,
+  FEED_DOC,
   isValidDocName,
   messageAwareness,
+  messageFeedSubscribe,
   messageSync,
   messageUnsubscribe,
   type Frame,
@@ -26,6 +29,7 @@ import type { ProjectHub, ProjectHubs, PresenceMember } from './project-hub.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
+import type { FeedSubscriber } from './project-feed.js';
 import type { ConnectionLimits, DocSubscriber, WebSocketLike } from './types.js';
 import { validateUpdate } from './validate-update.js';
 
@@ -49,12 +53,17 @@ class FrameRefused extends Error {
   }
 }
 
-export class ProjectConnection implements DocSubscriber, PresenceMember {
+/** A catch-up waits while this much is queued on the socket, so a large project is streamed, not buffered. */
+const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export class ProjectConnection implements DocSubscriber, PresenceMember, FeedSubscriber {
   readonly awarenessClients = new Set<number>();
   private readonly rooms = new Map<string, Room>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly updates: TokenBucket;
   private readonly hub: ProjectHub;
+  /** Following the project feed: every doc's updates arrive without subscribing to each. */
+  private followsFeed = false;
   private closed = false;
 
   constructor(
@@ -82,13 +91,21 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
     let frame: Frame;
     try {
       frame = decodeFrame(data);
-      if (!isValidDocName(frame.docName)) throw new FrameRefused(frame.docName, `unknown doc name ${JSON.stringify(frame.docName.slice(0, 80))}`, CloseCode.Malformed);
+      if (frame.docName !== FEED_DOC && !isValidDocName(frame.docName)) throw new FrameRefused(frame.docName, `unknown doc name ${JSON.stringify(frame.docName.slice(0, 80))}`, CloseCode.Malformed);
     } catch (err) {
       this.refuse(err instanceof FrameRefused ? err : new FrameRefused('', (err as Error).message, CloseCode.Malformed));
       return;
     }
     if (frame.type === messageAwareness) {
       this.run(() => this.handleAwareness(frame.docName, frame.update));
+      return;
+    }
+    if (frame.type === messageFeedSubscribe) {
+      this.run(() => this.subscribeFeed(frame.since));
+      return;
+    }
+    if (frame.docName === FEED_DOC) {
+      this.refuse(new FrameRefused('', 'only the feed frames go without a doc name', CloseCode.Malformed));
       return;
     }
     // Frames of one doc run in arrival order, after that doc's earlier frames.
@@ -132,6 +149,19 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
     }
   }
 
+  private async subscribeFeed(since: number): Promise<void> {
+    if (this.followsFeed) throw new FrameRefused(FEED_DOC, 'the feed is subscribed once per connection', CloseCode.Malformed);
+    this.followsFeed = true;
+    try {
+      await this.ctx.registry.feeds.subscribe(this.ctx.projectId, this, since);
+    } catch (err) {
+      if (this.closed) return;
+      // The client cannot be caught up: it reconnects and asks again from its position.
+      this.ctx.log.error({ err }, 'catching a client up from the log failed');
+      this.abort('could not read the project feed');
+    }
+  }
+
   private async handleDocFrame(frame: Frame): Promise<void> {
     switch (frame.type) {
       case messageSync:
@@ -151,16 +181,17 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
 
   private async handleSync(docName: string, sync: SyncMessage): Promise<void> {
     if (sync.kind === 'step1') {
+      if (this.followsFeed && !this.rooms.has(docName)) {
+        // The feed brings this doc's updates already: one exchange, no subscription.
+        await this.withDoc(docName, (room) => this.answerStep1(room, sync.stateVector));
+        return;
+      }
       const room = await this.subscribe(docName);
-      if (!room) return;
-      this.send(encodeSyncStep2(docName, Y.encodeStateAsUpdate(room.doc, sync.stateVector)));
-      // Ask for whatever the client has that the server lacks; viewers have nothing to give.
-      if (this.canWrite) this.send(encodeSyncStep1FromStateVector(docName, Y.encodeStateVector(room.doc)));
-      if (!room.hasUnpersisted) this.send(encodePersisted(docName, room.persistedStateVector));
+      if (room) this.answerStep1(room, sync.stateVector);
       return;
     }
     const room = this.rooms.get(docName);
-    if (!room) throw new FrameRefused(docName, 'subscribe with sync step 1 before sending updates', CloseCode.Malformed);
+    if (!room && !this.followsFeed) throw new FrameRefused(docName, 'subscribe with sync step 1 (or to the feed) before sending updates', CloseCode.Malformed);
     let empty: boolean;
     try {
       empty = validateUpdate(sync.update);
@@ -176,7 +207,31 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
     if (!this.updates.take()) {
       throw new FrameRefused(docName, 'too many updates: slow down', CloseCode.RateLimited);
     }
-    room.applyUpdate(sync.update, this.ctx.userId, this);
+    if (room) room.applyUpdate(sync.update, this.ctx.userId, this);
+    else await this.withDoc(docName, (loaded) => loaded.applyUpdate(sync.update, this.ctx.userId, this));
+  }
+
+  private answerStep1(room: Room, stateVector: Uint8Array): void {
+    this.send(encodeSyncStep2(room.docName, Y.encodeStateAsUpdate(room.doc, stateVector)));
+    // Ask for whatever the client has that the server lacks; viewers have nothing to give.
+    if (this.canWrite) this.send(encodeSyncStep1FromStateVector(room.docName, Y.encodeStateVector(room.doc)));
+    if (!room.hasUnpersisted) this.send(encodePersisted(room.docName, room.persistedStateVector));
+  }
+
+  /** Runs `use` with the doc loaded and held, without subscribing (a feed follower's edit or sync). */
+  private async withDoc(docName: string, use: (room: Room) => void): Promise<void> {
+    let room: Room;
+    try {
+      room = await this.ctx.registry.acquire(this.ctx.projectId, docName, null);
+    } catch {
+      this.send(encodeDenied(docName, `the server could not load ${docName}; try again`));
+      return;
+    }
+    try {
+      if (!this.closed) use(room);
+    } finally {
+      this.ctx.registry.release(room, null);
+    }
   }
 
   /** The doc's room with this connection subscribed, or null when it could not be loaded. */
@@ -224,6 +279,14 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
     this.send(encodePersisted(docName, stateVector));
   }
 
+  sendFeedPosition(position: number): void {
+    this.send(encodeFeedPosition(position));
+  }
+
+  async whenWritable(): Promise<void> {
+    while (!this.closed && this.socket.bufferedAmount > SEND_BUFFER_BYTES) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
   sendAwareness(update: Uint8Array): void {
     this.send(encodeAwareness(INDEX_DOC, update));
   }
@@ -240,6 +303,7 @@ export class ProjectConnection implements DocSubscriber, PresenceMember {
     this.closed = true;
     for (const room of this.rooms.values()) this.ctx.registry.release(room, this);
     this.rooms.clear();
+    if (this.followsFeed) this.ctx.registry.feeds.unsubscribe(this.ctx.projectId, this);
     this.ctx.hubs.leave(this.hub, this);
   }
 }

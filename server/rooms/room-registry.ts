@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { DocStore } from './doc-store.js';
 import type { Fanout } from './fanout.js';
+import type { ProjectFeeds } from './project-feed.js';
 import { roomKey } from './room-key.js';
 import { Room } from './room.js';
 import type { DocSubscriber, RoomLimits } from './types.js';
@@ -16,15 +17,23 @@ export class RoomRegistry {
   private readonly unloading = new Map<string, Promise<void>>();
   private readonly unsubscribeFanout: () => void;
   private closed = false;
+  private updateCount = 0;
 
   constructor(
     private readonly store: DocStore,
     private readonly fanout: Fanout,
+    readonly feeds: ProjectFeeds,
     private readonly limits: RoomLimits,
     private readonly log: Logger,
   ) {
     this.unsubscribeFanout = fanout.subscribe((message) => {
       if (message.instanceId === this.instanceId) return;
+      if (message.kind === 'committed') {
+        feeds.committed(message.projectId, message.ids, message.range);
+        return;
+      }
+      // The project's followers get it whether or not the doc is loaded here.
+      feeds.relay(message.projectId, message.id, message.docName, message.update, null);
       const entry = this.rooms.get(roomKey(message.projectId, message.docName));
       if (entry?.room.state === 'ready') entry.room.applyRemote(message.update);
     });
@@ -49,7 +58,9 @@ export class RoomRegistry {
       const room = new Room(projectId, docName, {
         store: this.store,
         fanout: this.fanout,
+        feeds: this.feeds,
         instanceId: this.instanceId,
+        nextUpdateId: () => `${this.instanceId}:${++this.updateCount}`,
         limits: this.limits,
         log: this.log,
         onChange: (r, userId) => this.changeListeners.forEach((listener) => listener(r, userId)),

@@ -9,8 +9,9 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import type { DocStore } from './doc-store.js';
+import type { Appended, DocStore } from './doc-store.js';
 import type { Fanout } from './fanout.js';
+import type { ProjectFeeds } from './project-feed.js';
 import { roomKey } from './room-key.js';
 import type { DocSubscriber, RoomLimits } from './types.js';
 
@@ -19,7 +20,10 @@ export type RoomState = 'loading' | 'ready' | 'draining' | 'unloaded';
 export interface RoomDeps {
   store: DocStore;
   fanout: Fanout;
+  feeds: ProjectFeeds;
   instanceId: string;
+  /** A name for an update, unique across instances, that its fan-out and feed notices carry. */
+  nextUpdateId(): string;
   limits: RoomLimits;
   log: Logger;
   /** Called after every applied change, with who made it (for materialised files). */
@@ -32,6 +36,7 @@ interface PendingUpdate {
   update: Uint8Array;
   userId: string | null;
   from: DocSubscriber | null;
+  id: string;
 }
 
 const APPEND_RETRIES = 5;
@@ -166,8 +171,10 @@ export class Room {
     for (const subscriber of this.subscribers) {
       if (subscriber !== from) subscriber.sendUpdate(this.docName, update);
     }
-    this.deps.fanout.publish({ instanceId: this.deps.instanceId, projectId: this.projectId, docName: this.docName, update });
-    this.pending.push({ update, userId, from });
+    const id = this.deps.nextUpdateId();
+    this.deps.feeds.relay(this.projectId, id, this.docName, update, from);
+    this.deps.fanout.publish({ kind: 'update', instanceId: this.deps.instanceId, projectId: this.projectId, docName: this.docName, update, id });
+    this.pending.push({ update, userId, from, id });
     this.scheduleFlush();
     this.deps.onChange(this, userId);
   }
@@ -230,16 +237,17 @@ export class Room {
       const batch = this.pending;
       this.pending = [];
       const stateVector = Y.encodeStateVector(this.doc);
-      let seq: number | undefined;
-      for (let attempt = 1; seq === undefined; attempt++) {
+      let appended: Appended | undefined;
+      for (let attempt = 1; appended === undefined; attempt++) {
         try {
-          seq = await this.deps.store.append(
+          appended = await this.deps.store.append(
             this.projectId,
             this.docName,
             batch.map(({ update, userId }) => ({ update, userId })),
           );
         } catch (err) {
           if (attempt >= APPEND_RETRIES) {
+            this.announceStored(batch, null);
             this.fail(err);
             return;
           }
@@ -247,7 +255,8 @@ export class Room {
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
         }
       }
-      this.lastSeq = Math.max(this.lastSeq, seq);
+      this.lastSeq = Math.max(this.lastSeq, appended.seq);
+      this.announceStored(batch, { from: appended.fromProjectSeq, to: appended.toProjectSeq });
       this.persistedStateVector = stateVector;
       this.logCount += batch.length;
       for (const { update } of batch) this.logBytes += update.byteLength;
@@ -257,6 +266,13 @@ export class Room {
     if (this.logCount >= this.deps.limits.compactAfterUpdates || this.logBytes >= this.deps.limits.compactAfterBytes) {
       await this.compact();
     }
+  }
+
+  /** The project feed here and on the other instances learns which numbers the batch took. */
+  private announceStored(batch: PendingUpdate[], range: { from: number; to: number } | null): void {
+    const ids = batch.map((pending) => pending.id);
+    this.deps.feeds.committed(this.projectId, ids, range);
+    this.deps.fanout.publish({ kind: 'committed', instanceId: this.deps.instanceId, projectId: this.projectId, ids, range });
   }
 
   async compact(): Promise<void> {
@@ -277,6 +293,7 @@ export class Room {
     this.deps.log.error({ err, doc: this.docName }, 'update log unavailable; unloading the doc');
     this.failure = err;
     this.currentState = 'unloaded';
+    if (this.pending.length > 0) this.announceStored(this.pending, null);
     this.pending = [];
     for (const subscriber of this.subscribers) subscriber.abort('storage failure');
     this.subscribers.clear();

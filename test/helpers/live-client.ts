@@ -2,7 +2,7 @@
 // every denied and persisted frame it received.
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import {
+import { PROTOCOL_VERSION,
   decodeFrame,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -31,7 +31,7 @@ export class LiveTestClient {
   }
 
   static async connect(baseUrl: string, projectId: string, token: string): Promise<LiveTestClient> {
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/projects/${encodeURIComponent(projectId)}/ws`, {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/projects/${encodeURIComponent(projectId)}/ws?protocol=${PROTOCOL_VERSION}`, {
       headers: { authorization: `Bearer ${token}` },
     });
     await new Promise<void>((resolve, reject) => {

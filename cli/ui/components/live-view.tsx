@@ -75,6 +75,11 @@ export function LiveView({ state }: { state: LiveState }) {
       {state.progress ? (
         <ProgressBar label={state.progress.phase === 'upload' ? 'uploading' : 'downloading'} done={state.progress.done} total={state.progress.total} />
       ) : null}
+      {state.status?.docs ? (
+        <Text dimColor>
+          {state.status.docs.inMemory} docs in memory of {state.status.docs.stored} stored
+        </Text>
+      ) : null}
       {state.status?.watcher?.problem ? <Text color="red">! not watched: {state.status.watcher.problem}</Text> : null}
       <NotSharedSection problems={state.status?.problems ?? []} />
       <Text bold>Online</Text>

@@ -1,0 +1,233 @@
+// The project feed (DESIGN.md, Scale): a daemon follows every doc of its project through one
+// subscription instead of one per file. Each update is relayed to the project's subscribers
+// the moment it is applied (latency first, no number yet); once its append committed, its
+// project_seq moves the feed position, and subscribers are told "you have everything up to N".
+// A subscriber states the position it already has and is caught up from the log (and from
+// the snapshots of docs compacted since) before it is told any position.
+//
+// Why the position is safe to send: every update is "in flight" from the moment it is relayed
+// until its numbers are known. A new subscriber is sent everything in flight first, then reads
+// the stored position C and everything up to C; an update committed later was in flight at
+// that moment (sent) or relayed after it (sent). Positions only move over contiguous numbers;
+// a hole left by a message that never came (another instance's) is filled from the log.
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { FeedRow } from './doc-store.js';
+
+export interface FeedSubscriber {
+  sendUpdate(docName: string, update: Uint8Array): void;
+  sendFeedPosition(position: number): void;
+  /** Resolves when the socket's send buffer has room again (a catch-up streams a project). */
+  whenWritable(): Promise<void>;
+}
+
+export interface FeedStore {
+  feedPosition(projectId: string): Promise<number>;
+  feedRows(projectId: string, after: number, upto: number, limit: number): Promise<FeedRow[]>;
+  feedSnapshots(projectId: string, since: number, afterDoc: string, limit: number): Promise<{ doc_name: string; state: Uint8Array }[]>;
+}
+
+interface InFlight {
+  docName: string;
+  update: Uint8Array;
+}
+
+interface Range {
+  from: number;
+  to: number;
+}
+
+/** Rows or snapshots read per statement during a catch-up. */
+const CATCH_UP_PAGE = 500;
+/** A hole in the numbers this long is read from the log instead of waited for. */
+const GAP_WAIT_MS = 500;
+
+class ProjectFeed {
+  readonly subscribers = new Map<FeedSubscriber, { caughtUp: boolean }>();
+  readonly inFlight = new Map<string, InFlight>();
+  /** Everything up to here is stored and was sent to every caught-up subscriber; null: nobody follows. */
+  private position: number | null = null;
+  /** Committed ranges past the position, waiting for the numbers before them. */
+  private ahead: Range[] = [];
+  private gapTimer: NodeJS.Timeout | null = null;
+  private filling = false;
+
+  constructor(
+    readonly projectId: string,
+    private readonly store: FeedStore,
+    private readonly log: Logger,
+  ) {}
+
+  get isUnused(): boolean {
+    return this.subscribers.size === 0 && this.inFlight.size === 0;
+  }
+
+  relay(id: string, docName: string, update: Uint8Array, from: unknown): void {
+    this.inFlight.set(id, { docName, update });
+    for (const subscriber of this.subscribers.keys()) if (subscriber !== from) subscriber.sendUpdate(docName, update);
+  }
+
+  committed(ids: string[], range: Range | null): void {
+    for (const id of ids) this.inFlight.delete(id);
+    if (!range || this.subscribers.size === 0) return;
+    if (this.position !== null && range.to <= this.position) return;
+    this.ahead.push(range);
+    this.advance();
+  }
+
+  private advance(): void {
+    if (this.position === null) return;
+    const before = this.position;
+    this.ahead.sort((a, b) => a.from - b.from);
+    while (this.ahead.length > 0 && this.ahead[0]!.from <= this.position + 1) {
+      this.position = Math.max(this.position, this.ahead.shift()!.to);
+    }
+    if (this.position > before) {
+      for (const [subscriber, state] of this.subscribers) if (state.caughtUp) subscriber.sendFeedPosition(this.position);
+    }
+    if (this.ahead.length === 0) {
+      if (this.gapTimer) clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    } else {
+      this.gapTimer ??= setTimeout(() => void this.fillGap(), GAP_WAIT_MS);
+      this.gapTimer.unref();
+    }
+  }
+
+  /** The numbers before the first committed range never came: read them from the log. */
+  private async fillGap(): Promise<void> {
+    this.gapTimer = null;
+    if (this.filling || this.position === null || this.ahead.length === 0) return;
+    this.filling = true;
+    try {
+      const upto = this.ahead[0]!.from - 1;
+      let after = this.position;
+      while (after < upto) {
+        const rows = await this.store.feedRows(this.projectId, after, upto, CATCH_UP_PAGE);
+        if (rows.length === 0) break;
+        for (const row of rows) for (const subscriber of this.subscribers.keys()) subscriber.sendUpdate(row.doc_name, row.update);
+        after = rows.at(-1)!.project_seq;
+      }
+      // Rows compacted meanwhile are in their docs' snapshots.
+      for (let afterDoc = ''; ; ) {
+        const snapshots = await this.store.feedSnapshots(this.projectId, Math.max(this.position ?? 0, 1), afterDoc, CATCH_UP_PAGE);
+        if (snapshots.length === 0) break;
+        for (const snapshot of snapshots) for (const subscriber of this.subscribers.keys()) subscriber.sendUpdate(snapshot.doc_name, snapshot.state);
+        afterDoc = snapshots.at(-1)!.doc_name;
+      }
+      if (this.position !== null) this.ahead.push({ from: this.position + 1, to: upto });
+    } catch (err) {
+      this.log.warn({ err, projectId: this.projectId }, 'reading a hole of the project feed from the log failed; trying again');
+    } finally {
+      this.filling = false;
+      this.advance();
+    }
+  }
+
+  /** A subscriber that has everything up to `since` (0: nothing) is caught up, then follows. */
+  async subscribe(subscriber: FeedSubscriber, since: number): Promise<void> {
+    this.subscribers.set(subscriber, { caughtUp: false });
+    for (const { docName, update } of this.inFlight.values()) subscriber.sendUpdate(docName, update);
+    const stored = await this.store.feedPosition(this.projectId);
+    if (this.position === null) {
+      this.position = stored;
+      this.ahead = this.ahead.filter((range) => range.to > stored);
+    }
+    let start = since;
+    if (since > stored) {
+      // The client is ahead of this server (a database restored from an older backup): it
+      // gets the whole project, and its own unsaved docs resend what the server lacks.
+      this.log.warn({ projectId: this.projectId, since, stored }, 'a client states a feed position the server never reached');
+      start = 0;
+    }
+    await this.sendStored(subscriber, start, stored);
+    const state = this.subscribers.get(subscriber);
+    if (!state) return;
+    state.caughtUp = true;
+    subscriber.sendFeedPosition(Math.max(this.position ?? stored, stored));
+    this.advance();
+  }
+
+  /** Everything stored after `since` up to `upto`: log rows first, then compacted docs (see below). */
+  private async sendStored(subscriber: FeedSubscriber, since: number, upto: number): Promise<void> {
+    // Rows before snapshots: a compaction that folds a row in after it was read leaves a
+    // snapshot read later that holds it; read the other way round, it could be missed.
+    for (let after = since; after < upto && this.subscribers.has(subscriber); ) {
+      const rows = await this.store.feedRows(this.projectId, after, upto, CATCH_UP_PAGE);
+      if (rows.length === 0) break;
+      for (const row of rows) subscriber.sendUpdate(row.doc_name, row.update);
+      after = rows.at(-1)!.project_seq;
+      await subscriber.whenWritable();
+    }
+    for (let afterDoc = ''; this.subscribers.has(subscriber); ) {
+      const snapshots = await this.store.feedSnapshots(this.projectId, since, afterDoc, CATCH_UP_PAGE);
+      if (snapshots.length === 0) break;
+      for (const snapshot of snapshots) subscriber.sendUpdate(snapshot.doc_name, snapshot.state);
+      afterDoc = snapshots.at(-1)!.doc_name;
+      await subscriber.whenWritable();
+    }
+  }
+
+  unsubscribe(subscriber: FeedSubscriber): void {
+    this.subscribers.delete(subscriber);
+    if (this.subscribers.size > 0) return;
+    // Nobody follows: the next subscriber reads the position from the store again.
+    this.position = null;
+    this.ahead = [];
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+  }
+}
+
+/** The feeds of the projects this instance relays for, made when used, dropped when unused. */
+export class ProjectFeeds {
+  private readonly feeds = new Map<string, ProjectFeed>();
+
+  constructor(
+    private readonly store: FeedStore,
+    private readonly log: Logger,
+  ) {}
+
+  private feed(projectId: string): ProjectFeed {
+    let feed = this.feeds.get(projectId);
+    if (!feed) {
+      feed = new ProjectFeed(projectId, this.store, this.log);
+      this.feeds.set(projectId, feed);
+    }
+    return feed;
+  }
+
+  private dropIfUnused(feed: ProjectFeed): void {
+    if (feed.isUnused && this.feeds.get(feed.projectId) === feed) this.feeds.delete(feed.projectId);
+  }
+
+  /** An update applied here (`from` its sender, not sent it back) or on another instance. */
+  relay(projectId: string, id: string, docName: string, update: Uint8Array, from: unknown): void {
+    this.feed(projectId).relay(id, docName, update, from);
+  }
+
+  /** The updates `ids` are stored as `range` of the project's numbers (null: they never will be). */
+  committed(projectId: string, ids: string[], range: Range | null): void {
+    const feed = this.feeds.get(projectId);
+    if (!feed) return;
+    feed.committed(ids, range);
+    this.dropIfUnused(feed);
+  }
+
+  subscribe(projectId: string, subscriber: FeedSubscriber, since: number): Promise<void> {
+    return this.feed(projectId).subscribe(subscriber, since);
+  }
+
+  unsubscribe(projectId: string, subscriber: FeedSubscriber): void {
+    const feed = this.feeds.get(projectId);
+    if (!feed) return;
+    feed.unsubscribe(subscriber);
+    this.dropIfUnused(feed);
+  }
+
+  /** Subscribers across projects, for /metrics and tests. */
+  get subscriberCount(): number {
+    let count = 0;
+    for (const feed of this.feeds.values()) count += feed.subscribers.size;
+    return count;
+  }
+}
