@@ -18,6 +18,8 @@ export const messageUnsubscribe = 4;
 export const messageFeedSubscribe = 5;
 /** Server to client: everything of the project up to this feed position has been sent and is stored. */
 export const messageFeedPosition = 6;
+/** Server to client, during a catch-up: this doc's log was compacted past your position; sync it by state vector. */
+export const messageFeedResync = 7;
 
 export type MessageType =
   | typeof messageSync
@@ -26,7 +28,8 @@ export type MessageType =
   | typeof messagePersisted
   | typeof messageUnsubscribe
   | typeof messageFeedSubscribe
-  | typeof messageFeedPosition;
+  | typeof messageFeedPosition
+  | typeof messageFeedResync;
 
 /** The envelope's doc name of the feed frames, which concern the whole project. */
 export const FEED_DOC = '';
@@ -154,6 +157,10 @@ export function encodeFeedSubscribe(since: number): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
+export function encodeFeedResync(docName: string): Uint8Array {
+  return encoding.toUint8Array(startFrame(docName, messageFeedResync));
+}
+
 export function encodeFeedPosition(position: number): Uint8Array {
   const encoder = startFrame(FEED_DOC, messageFeedPosition);
   encoding.writeVarUint(encoder, position);
@@ -173,7 +180,8 @@ export type Frame =
   | { docName: string; type: typeof messagePersisted; stateVector: Uint8Array }
   | { docName: string; type: typeof messageUnsubscribe }
   | { docName: string; type: typeof messageFeedSubscribe; since: number }
-  | { docName: string; type: typeof messageFeedPosition; position: number };
+  | { docName: string; type: typeof messageFeedPosition; position: number }
+  | { docName: string; type: typeof messageFeedResync };
 
 export class MalformedFrameError extends Error {
   constructor(message: string) {
@@ -223,6 +231,8 @@ function readPayload(decoder: decoding.Decoder, docName: string, type: number): 
     case messagePersisted:
       return { docName, type, stateVector: decoding.readVarUint8Array(decoder) };
     case messageUnsubscribe:
+      return { docName, type };
+    case messageFeedResync:
       return { docName, type };
     case messageFeedSubscribe:
     case messageFeedPosition: {

@@ -19,6 +19,9 @@ export class FolderFeed {
   ) {
     connection.setFeedPosition(0);
     connection.on('foreign', (docName, update) => this.docs.foreignUpdate(docName, update));
+    connection.on('resync', (docName) => {
+      void store.stateVector(docName).then((stateVector) => connection.resyncFromStateVector(docName, stateVector));
+    });
     connection.on('position', (position) => {
       store.storeFeedPosition(position);
       const changed = [...this.changedWhileCatchingUp];

@@ -253,6 +253,9 @@ export class LocalChanges {
     if (renamed) {
       this.parts.writes.rename(renamed, path, disk.mode);
       this.newPaths.forget(path);
+      // A teammate's edit that had not reached the old path yet is written at the new one (the
+      // disk holds the base there; soak: an edit of theta.md arriving as it was renamed here).
+      if (renamed.entry.kind === 'text' && this.parts.docs.changedByServer.has(renamed.entry.id)) await this.deps.followProject(path);
       return;
     }
     const verdict = this.newPaths.verdict(path);

@@ -117,6 +117,12 @@ export class LocalStore {
     void this.docs._transact((db) => db.put(FEED_POSITION_KEY, Buffer.from(encoding.toUint8Array(encoder))));
   }
 
+  /** The stored doc's state vector (empty for a doc never stored), without loading the doc. */
+  async stateVector(docName: string): Promise<Uint8Array> {
+    if (!this.knownDocs.has(docName)) return Y.encodeStateVector(new Y.Doc());
+    return this.docs.getStateVector(docName);
+  }
+
   /** A teammate's update of a doc not in memory: stored as it is, without loading the doc. */
   storeRemoteUpdate(docName: string, update: Uint8Array): void {
     if (this.knownDocs.has(docName)) void this.docs.storeUpdate(docName, update);

@@ -14,12 +14,14 @@ import {
   encodeAwareness,
   encodeFeedSubscribe,
   encodeSyncStep1,
+  encodeSyncStep1FromStateVector,
   encodeSyncStep2,
   encodeUpdate,
   isFatalCloseCode,
   messageAwareness,
   messageDenied,
   messageFeedPosition,
+  messageFeedResync,
   messagePersisted,
   messageSync,
 } from '../common/protocol.js';
@@ -77,6 +79,8 @@ export interface ServerConnectionEvents {
   foreign: [string, Uint8Array];
   /** Everything of the project up to this feed position has arrived (and is stored by the server). */
   position: [number];
+  /** The server asks to sync a doc not in memory by state vector (see resyncFromStateVector). */
+  resync: [string];
 }
 
 export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
@@ -94,6 +98,12 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   /** A feed position arrived since the last (re)connect: the catch-up is over. */
   private caughtUpNow = false;
   private caughtUpWaiters: (() => void)[] = [];
+  /** Docs the server asked to sync during the catch-up (compacted since our position), not answered yet. */
+  private pendingResyncs = new Set<string>();
+  /** A position that arrived before those answers: it counts once they are in. */
+  private deferredPosition: number | null = null;
+  /** What the catch-up of this connect moved, for the log: traffic must follow what changed. */
+  private catchUp = { since: 0, frames: 0, bytes: 0, startedAt: 0 };
   private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private persistedCheck: NodeJS.Timeout | null = null;
@@ -136,7 +146,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     const now = Date.now();
     for (const docName of this.unsaved) {
       const followed = this.docs.get(docName)!;
-      if (!followed.synced || now - followed.lastSentAt < PERSISTED_RECHECK_MS) continue;
+      if (!this.caughtUpNow || now - followed.lastSentAt < PERSISTED_RECHECK_MS) continue;
       this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
     }
   }
@@ -279,6 +289,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.caughtUpNow = false;
       this.setState('online');
       // Everything since our position comes by the feed; what only we have goes by a sync.
+      this.catchUp = { since: this.position, frames: 0, bytes: 0, startedAt: performance.now() };
+      this.pendingResyncs.clear();
+      this.deferredPosition = null;
       this.send(encodeFeedSubscribe(this.position));
       for (const [docName, followed] of this.docs) {
         followed.synced = false;
@@ -369,14 +382,31 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.emit('denied', frame.docName, frame.reason);
       return;
     }
+    if (!this.caughtUpNow) {
+      this.catchUp.frames++;
+      this.catchUp.bytes += data.byteLength;
+    }
     if (frame.type === messageFeedPosition) {
-      this.position = frame.position;
-      this.caughtUpNow = true;
-      const waiters = this.caughtUpWaiters;
-      this.caughtUpWaiters = [];
-      for (const resolve of waiters) resolve();
-      this.emit('position', frame.position);
+      if (this.pendingResyncs.size > 0) this.deferredPosition = frame.position;
+      else this.reachedPosition(frame.position);
       return;
+    }
+    if (frame.type === messageFeedResync) {
+      this.pendingResyncs.add(frame.docName);
+      const held = this.docs.get(frame.docName);
+      if (held) this.sendDoc(held, encodeSyncStep1(frame.docName, held.doc));
+      else this.emit('resync', frame.docName);
+      return;
+    }
+    if (frame.type === messageSync && frame.sync.kind === 'step2' && this.pendingResyncs.delete(frame.docName)) {
+      // Handled below like any step 2; the deferred position counts once the last one is in.
+      queueMicrotask(() => {
+        if (this.pendingResyncs.size === 0 && this.deferredPosition !== null) {
+          const position = this.deferredPosition;
+          this.deferredPosition = null;
+          this.reachedPosition(position);
+        }
+      });
     }
     const followed = this.docs.get(frame.docName);
     if (!followed) {
@@ -411,6 +441,24 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       for (const resolve of waiters ?? []) resolve();
       this.emit('synced', frame.docName);
     }
+  }
+
+  /** A resync the server asked for, of a doc not in memory: its state vector read from the store. */
+  resyncFromStateVector(docName: string, stateVector: Uint8Array): void {
+    if (this.state === 'online') this.send(encodeSyncStep1FromStateVector(docName, stateVector));
+  }
+
+  private reachedPosition(position: number): void {
+    this.position = position;
+    if (!this.caughtUpNow) {
+      const { since, frames, bytes, startedAt } = this.catchUp;
+      this.options.log.info({ since, position, frames, bytes, ms: Math.round(performance.now() - startedAt) }, 'caught up with the project feed');
+    }
+    this.caughtUpNow = true;
+    const waiters = this.caughtUpWaiters;
+    this.caughtUpWaiters = [];
+    for (const resolve of waiters) resolve();
+    this.emit('position', position);
   }
 
   async stop(): Promise<void> {

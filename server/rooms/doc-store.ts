@@ -180,6 +180,20 @@ export class DocStore {
     return query.orderBy('doc_name').limit(limit).execute();
   }
 
+  /** Names of the docs whose snapshots folded in rows after `since`, after `afterDoc`, a page at a time. */
+  async feedCompactedDocs(projectId: string, since: number, afterDoc: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('doc_snapshots')
+      .select('doc_name')
+      .where('project_id', '=', projectId)
+      .where('doc_name', '>', afterDoc)
+      .where('upto_project_seq', '>', since)
+      .orderBy('doc_name')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.doc_name);
+  }
+
   private async appendBatch(batch: BatchItem<AppendRequest, Appended>[]): Promise<void> {
     try {
       await this.insertRows(batch);

@@ -11,6 +11,7 @@ import {
   encodeAwareness,
   encodeDenied,
   encodeFeedPosition,
+  encodeFeedResync,
   encodePersisted,
   encodeSyncStep1FromStateVector,
   encodeSyncStep2,
@@ -277,6 +278,10 @@ export class ProjectConnection implements DocSubscriber, PresenceMember, FeedSub
 
   sendPersisted(docName: string, stateVector: Uint8Array): void {
     this.send(encodePersisted(docName, stateVector));
+  }
+
+  sendResync(docName: string): void {
+    this.send(encodeFeedResync(docName));
   }
 
   sendFeedPosition(position: number): void {

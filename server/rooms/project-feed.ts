@@ -15,6 +15,8 @@ import type { FeedRow } from './doc-store.js';
 
 export interface FeedSubscriber {
   sendUpdate(docName: string, update: Uint8Array): void;
+  /** The doc's log was compacted past the subscriber's position: it syncs the doc by state vector. */
+  sendResync(docName: string): void;
   sendFeedPosition(position: number): void;
   /** Resolves when the socket's send buffer has room again (a catch-up streams a project). */
   whenWritable(): Promise<void>;
@@ -24,6 +26,7 @@ export interface FeedStore {
   feedPosition(projectId: string): Promise<number>;
   feedRows(projectId: string, after: number, upto: number, limit: number): Promise<FeedRow[]>;
   feedSnapshots(projectId: string, since: number, afterDoc: string, limit: number): Promise<{ doc_name: string; state: Uint8Array }[]>;
+  feedCompactedDocs(projectId: string, since: number, afterDoc: string, limit: number): Promise<string[]>;
 }
 
 interface InFlight {
@@ -147,7 +150,7 @@ class ProjectFeed {
     this.advance();
   }
 
-  /** Everything stored after `since` up to `upto`: log rows first, then compacted docs (see below). */
+  /** Everything stored after `since` up to `upto`: log rows first, then the docs compacted since (see below). */
   private async sendStored(subscriber: FeedSubscriber, since: number, upto: number): Promise<void> {
     // Rows before snapshots: a compaction that folds a row in after it was read leaves a
     // snapshot read later that holds it; read the other way round, it could be missed.
@@ -158,12 +161,24 @@ class ProjectFeed {
       after = rows.at(-1)!.project_seq;
       await subscriber.whenWritable();
     }
+    if (since === 0) {
+      // Nothing to compare with: every snapshot, whole.
+      for (let afterDoc = ''; this.subscribers.has(subscriber); ) {
+        const snapshots = await this.store.feedSnapshots(this.projectId, since, afterDoc, CATCH_UP_PAGE);
+        if (snapshots.length === 0) break;
+        for (const snapshot of snapshots) subscriber.sendUpdate(snapshot.doc_name, snapshot.state);
+        afterDoc = snapshots.at(-1)!.doc_name;
+        await subscriber.whenWritable();
+      }
+      return;
+    }
+    // A doc compacted since: the subscriber holds most of it (the index of a large project is
+    // megabytes), so it is synced by state vector and only what it lacks moves.
     for (let afterDoc = ''; this.subscribers.has(subscriber); ) {
-      const snapshots = await this.store.feedSnapshots(this.projectId, since, afterDoc, CATCH_UP_PAGE);
-      if (snapshots.length === 0) break;
-      for (const snapshot of snapshots) subscriber.sendUpdate(snapshot.doc_name, snapshot.state);
-      afterDoc = snapshots.at(-1)!.doc_name;
-      await subscriber.whenWritable();
+      const docs = await this.store.feedCompactedDocs(this.projectId, since, afterDoc, CATCH_UP_PAGE);
+      if (docs.length === 0) break;
+      for (const docName of docs) subscriber.sendResync(docName);
+      afterDoc = docs.at(-1)!;
     }
   }
 

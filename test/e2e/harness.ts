@@ -14,6 +14,8 @@ import { IgnoreRules } from '../../common/ignore-rules.js';
 import { eventually } from '../helpers/eventually.js';
 import { CLI_ENTRY, runCli, type CliRun } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
+import type { App } from '../../server/app.js';
+import type { ServerConfig } from '../../server/config.js';
 import { createTestStorage, type TestStorage } from '../helpers/storage.js';
 
 export { eventually };
@@ -29,10 +31,13 @@ export interface E2eServer {
   close(): Promise<void>;
 }
 
-/** The server in this process (fastest): a fresh PostgreSQL database of its own. */
-export async function startInProcessServer(): Promise<E2eServer> {
-  const server = await retryWhileTemplateBusy(() => startTestServer('postgres'));
-  return { url: server.url, close: () => server.close() };
+/**
+ * The server in this process (fastest): a fresh PostgreSQL database of its own. `configure`
+ * changes its settings; `app` lets a test look at its rooms.
+ */
+export async function startInProcessServer(configure?: (config: ServerConfig) => void): Promise<E2eServer & { app: App }> {
+  const server = await retryWhileTemplateBusy(() => startTestServer('postgres', configure));
+  return { url: server.url, app: server.app, close: () => server.close() };
 }
 
 /**
@@ -168,6 +173,7 @@ export interface FolderStatus {
   problems: { path: string; reason: string; message: string }[];
   halt: { rule: 'discards' | 'removal'; looksLike: string; files: number; whose: string[]; since: string } | null;
   guard: { maxRemovedShare: number | null; maxRemovedFiles: number | null };
+  docs: { inMemory: number; stored: number };
 }
 
 export interface StatusResult {
@@ -193,6 +199,8 @@ export class User {
         CODESHARE_LOG_LEVEL: 'debug',
         // `CODESHARE_RESCAN_MS=2000 npm run soak` runs the daemons' periodic checks often.
         ...(process.env.CODESHARE_RESCAN_MS ? { CODESHARE_RESCAN_MS: process.env.CODESHARE_RESCAN_MS } : {}),
+        // `CODESHARE_DOCS_IN_MEMORY=1 npm run soak` makes the daemons evict docs all the time.
+        ...(process.env.CODESHARE_DOCS_IN_MEMORY ? { CODESHARE_DOCS_IN_MEMORY: process.env.CODESHARE_DOCS_IN_MEMORY } : {}),
         ...this.env,
       }, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
   }
