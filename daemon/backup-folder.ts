@@ -2,8 +2,9 @@
 // local files differing from the project, a resume that sends (or undoes) a held burst. One
 // folder per occasion under the state folder's backups/, named by time and project; nothing in
 // it is ever deleted by codeshare.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
 
 export class BackupFolder {
   readonly dir: string;
@@ -15,12 +16,14 @@ export class BackupFolder {
     this.dir = join(stateDir, 'backups', `${now.toISOString().replace(/[:.]/g, '-')}-${name}${reason ? `-${reason}` : ''}`);
   }
 
-  /** Saves the bytes a path held; returns where. */
+  /**
+   * Saves the bytes a path held; returns where. Written whole or not at all (a daemon killed
+   * mid-join left empty backups): the file it saves is replaced only after this returns.
+   */
   async save(path: string, bytes: Uint8Array, mode = 0o644): Promise<string> {
-    const target = join(this.dir, path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, bytes, { mode });
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(this.dir, path, bytes, { mode });
     this.used = true;
-    return target;
+    return join(this.dir, path);
   }
 }

@@ -25,6 +25,8 @@ import * as Y from 'yjs';
  */
 const FEED_POSITION_KEY = ['cs_feed_position'];
 const UNSAVED_PREFIX = 'cs_unsaved';
+/** Docs kept as the updates that made them until their first load (see arrivedDocs). */
+const ARRIVED_DOCS_KEPT = 5000;
 /** Just past every UNSAVED_PREFIX key (same length, last letter +1), as y-leveldb bounds its own ranges. */
 const UNSAVED_END = 'cs_unsavee';
 
@@ -52,6 +54,12 @@ export class LocalStore {
   private basesScheduled = false;
   /** Docs marked unsaved in the store (see markUnsaved), so a mark is written once, not per keystroke. */
   private unsavedMarks = new Set<string>();
+  private pendingMarks: Map<string, boolean> | null = null;
+  /**
+   * Docs that came into the store from teammates' updates alone and were not loaded since: their
+   * updates, so the load that follows (the file is written at once) reads nothing back.
+   */
+  private readonly arrivedDocs = new Map<string, Uint8Array[]>();
   /** New docs gathered for one LevelDB batch, while that batch waits its turn (see storeNewDoc). */
   private newDocs: { ops: { type: 'put'; key: (string | number)[]; value: Buffer }[]; stored: Promise<void> } | null = null;
 
@@ -86,7 +94,7 @@ export class LocalStore {
   markUnsaved(docName: string): void {
     if (this.unsavedMarks.has(docName)) return;
     this.unsavedMarks.add(docName);
-    void this.docs._transact((db) => db.put([UNSAVED_PREFIX, docName], Buffer.alloc(0)));
+    this.queueMark(docName, true);
   }
 
   isMarkedUnsaved(docName: string): boolean {
@@ -95,7 +103,28 @@ export class LocalStore {
 
   markSaved(docName: string): void {
     if (!this.unsavedMarks.delete(docName)) return;
-    void this.docs._transact((db) => db.del([UNSAVED_PREFIX, docName]));
+    this.queueMark(docName, false);
+  }
+
+  /**
+   * Marks go in one batch per turn of y-leveldb's chain (a burst marks thousands of docs). The
+   * batch is queued at its first mark and takes every mark until it runs, so a mark always
+   * lands before the update stored after it.
+   */
+  private queueMark(docName: string, unsaved: boolean): void {
+    if (!this.pendingMarks) {
+      const marks = new Map<string, boolean>();
+      this.pendingMarks = marks;
+      void this.docs._transact(async (db) => {
+        if (this.pendingMarks === marks) this.pendingMarks = null;
+        await db.batch(
+          [...marks].map(([name, isUnsaved]) =>
+            isUnsaved ? { type: 'put' as const, key: [UNSAVED_PREFIX, name], value: Buffer.alloc(0) } : { type: 'del' as const, key: [UNSAVED_PREFIX, name] },
+          ),
+        );
+      });
+    }
+    this.pendingMarks.set(docName, unsaved);
   }
 
   /** The feed position stored last (0: none, a store from before the feed). */
@@ -125,14 +154,30 @@ export class LocalStore {
 
   /** A teammate's update of a doc not in memory: stored as it is, without loading the doc. */
   storeRemoteUpdate(docName: string, update: Uint8Array): void {
-    if (this.knownDocs.has(docName)) void this.docs.storeUpdate(docName, update);
-    else void this.writeAsNew(docName, update);
+    const arrived = this.arrivedDocs.get(docName);
+    if (arrived) arrived.push(update);
+    if (this.knownDocs.has(docName)) {
+      void this.docs.storeUpdate(docName, update);
+      return;
+    }
+    void this.writeAsNew(docName, update);
+    this.arrivedDocs.set(docName, [update]);
+    // Bounded: a doc past the bound is read back from LevelDB when loaded, as any other.
+    if (this.arrivedDocs.size > ARRIVED_DOCS_KEPT) this.arrivedDocs.delete(this.arrivedDocs.keys().next().value!);
   }
 
   /** The stored doc (empty when new), kept stored: every later update is written too. */
   async loadDoc(docName: string): Promise<Y.Doc> {
     // A guid of our own: Yjs's default draws 32 random numbers per doc, a visible cost of a burst.
-    const doc = this.knownDocs.has(docName) ? await this.docs.getYDoc(docName) : new Y.Doc({ guid: docName });
+    const arrived = this.arrivedDocs.get(docName);
+    this.arrivedDocs.delete(docName);
+    let doc: Y.Doc;
+    if (arrived || !this.knownDocs.has(docName)) {
+      doc = new Y.Doc({ guid: docName });
+      if (arrived) doc.transact(() => arrived.forEach((update) => Y.applyUpdate(doc, update)), STORED_ORIGIN);
+    } else {
+      doc = await this.docs.getYDoc(docName);
+    }
     this.keepStored(docName, doc);
     return doc;
   }
