@@ -113,6 +113,8 @@ export async function joinFolder(parts: FolderStartParts, deps: JoinDeps): Promi
 
 /** One project path written into the folder: kept when equal, else backed up (or pushed) and written. */
 async function joinEntry(parts: FolderStartParts, deps: JoinDeps, path: string, entry: IndexEntry, report: JoinReport, checked: CheckedFolders): Promise<void> {
+  // Written from the doc as it is now; a teammate's change after this marks it again.
+  if (entry.kind === 'text') parts.docs.changedByServer.delete(entry.id);
   const wanted = await parts.disk.projectBytes(entry);
   const disk = await parts.diskReader.read(path);
   if (disk && disk.kind !== 'dir' && disk.sha256 === wanted.sha256) {

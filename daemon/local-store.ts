@@ -26,7 +26,7 @@ import * as Y from 'yjs';
 const FEED_POSITION_KEY = ['cs_feed_position'];
 const UNSAVED_PREFIX = 'cs_unsaved';
 /** Docs kept as the updates that made them until their first load (see arrivedDocs). */
-const ARRIVED_DOCS_KEPT = 5000;
+const ARRIVED_DOCS_KEPT = 50_000;
 /** Just past every UNSAVED_PREFIX key (same length, last letter +1), as y-leveldb bounds its own ranges. */
 const UNSAVED_END = 'cs_unsavee';
 

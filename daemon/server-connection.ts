@@ -28,8 +28,10 @@ import {
 import type { ConnectionState } from '../common/control-protocol.js';
 import { REMOTE_ORIGIN, isFromServer } from './origins.js';
 
-/** An unsaved doc the server has not answered for this long is asked again. */
+/** An unsaved doc the server answered without acknowledging it for this long is asked again. */
 const PERSISTED_RECHECK_MS = 2000;
+/** ...and one whose last frame the server has not answered at all, after this long. */
+const UNANSWERED_RECHECK_MS = 30_000;
 /**
  * A doc's update goes out at once when the doc sent nothing for this long; updates closer
  * together than that (a burst of thousands of files is thousands of index changes) wait this
@@ -51,6 +53,8 @@ interface FollowedDoc {
   unsavedSince: Map<number, number> | null;
   /** When we last sent this doc anything (an update, a sync step 1). */
   lastSentAt: number;
+  /** We sent the doc something the server has not answered yet (a persisted, a sync step). */
+  awaitingAnswer: boolean;
   /** Updates waiting to leave merged (see COALESCE_MS), and their size. */
   queued: Uint8Array[];
   queuedBytes: number;
@@ -146,13 +150,17 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     const now = Date.now();
     for (const docName of this.unsaved) {
       const followed = this.docs.get(docName)!;
-      if (!this.caughtUpNow || now - followed.lastSentAt < PERSISTED_RECHECK_MS) continue;
+      // A doc whose last frame the server has not answered yet is not asked again: a busy
+      // server (a share of 10,000 files) was sent every doc two and three times over.
+      const waited = now - followed.lastSentAt;
+      if (!this.caughtUpNow || waited < (followed.awaitingAnswer ? UNANSWERED_RECHECK_MS : PERSISTED_RECHECK_MS)) continue;
       this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
     }
   }
 
   private sendDoc(followed: FollowedDoc, frame: Uint8Array): void {
     followed.lastSentAt = Date.now();
+    followed.awaitingAnswer = true;
     this.send(frame);
   }
 
@@ -187,6 +195,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       synced: false,
       unsavedSince: null,
       lastSentAt: 0,
+      awaitingAnswer: false,
       queued: [],
       queuedBytes: 0,
       flushTimer: null,
@@ -413,6 +422,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       if (frame.type === messageSync && frame.sync.kind !== 'step1') this.emit('foreign', frame.docName, frame.sync.update);
       return;
     }
+    if (frame.type === messagePersisted || (frame.type === messageSync && frame.sync.kind !== 'update')) followed.awaitingAnswer = false;
     if (frame.type === messagePersisted) {
       const stored = Y.decodeStateVector(frame.stateVector);
       if (followed.unsavedSince && covers(stored, followed.unsavedSince)) {
