@@ -45,3 +45,22 @@ export class FolderFeed {
     else this.changedWhileCatchingUp.add(id);
   }
 }
+
+/** Resolves once the server acknowledged everything the folder holds (`total` docs, for progress). */
+export async function untilSaved(connection: ServerConnection, total: number, progress?: (saved: number, total: number) => void, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (connection.unsavedCount > 0 || connection.state !== 'online') {
+    if (connection.state === 'refused') throw new Error(connection.refusedReason ?? 'the server refused the folder');
+    if (Date.now() > deadline) throw new Error('timed out waiting for the server to store the folder');
+    progress?.(total - connection.unsavedCount, total);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  progress?.(total, total);
+}
+
+/** Milliseconds since creation at each named phase, for the log lines of share and join. */
+export function phaseClock(): { phases: Record<string, number>; phase: (name: string) => void } {
+  const started = performance.now();
+  const phases: Record<string, number> = {};
+  return { phases, phase: (name) => void (phases[name] = Math.round(performance.now() - started)) };
+}

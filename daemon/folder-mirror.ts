@@ -42,7 +42,7 @@ import { DEFAULT_GUARD } from './discard-guard.js';
 import { LocalStore } from './local-store.js';
 import { ProjectApi } from './project-api.js';
 import { FolderProblems } from './folder-problems.js';
-import { FolderFeed } from './folder-feed.js';
+import { FolderFeed, phaseClock, untilSaved } from './folder-feed.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
 import type { FolderParts } from './folder-parts.js';
 import { LocalChanges } from './local-changes.js';
@@ -156,14 +156,17 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     return this.parts ? ((projectMap(this.index).get('branch') as string | undefined) ?? null) : null;
   }
 
+  /** A file doc in memory is held against the server once the folder is live. */
+  private readonly followDoc = (docName: string, doc: Y.Doc, unsaved: boolean): void => {
+    if (this.live) this.connection.follow(docName, doc, unsaved);
+  };
+
   /** Opens the local state and the rules, and builds the parts; shared by every way of starting. */
   private async open(): Promise<void> {
     const { root } = this.spec;
     this.store = await LocalStore.open(this.storeDir, this.log);
     const docs = new FileDocs(this.store, this.clientId, {
-      follow: (docName, doc, unsaved) => {
-        if (this.live) this.connection.follow(docName, doc, unsaved);
-      },
+      follow: this.followDoc,
       unfollow: (docName) => this.connection.unfollow(docName),
       remoteChange: (id) => this.feed.remoteChange(id),
     });
@@ -361,16 +364,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   /** Resolves once the server stored everything this folder holds. */
-  async waitUntilSaved(progress?: (saved: number, total: number) => void, timeoutMs = 600_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const total = this.parts.docs.size + 1;
-    while (this.connection.unsavedCount > 0 || this.connection.state !== 'online') {
-      if (this.connection.state === 'refused') throw new Error(this.connection.refusedReason ?? 'the server refused the folder');
-      if (Date.now() > deadline) throw new Error('timed out waiting for the server to store the folder');
-      progress?.(total - this.connection.unsavedCount, total);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    progress?.(total, total);
+  waitUntilSaved(progress?: (saved: number, total: number) => void): Promise<void> {
+    return untilSaved(this.connection, this.parts.docs.size + 1, progress);
   }
 
   /** Runs `work` after the path's earlier work (see path-queue.ts). */
@@ -497,11 +492,4 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await this.authors?.settled();
     await this.store?.close();
   }
-}
-
-/** Milliseconds since creation at each named phase, for the log lines of share and join. */
-function phaseClock(): { phases: Record<string, number>; phase: (name: string) => void } {
-  const started = performance.now();
-  const phases: Record<string, number> = {};
-  return { phases, phase: (name) => void (phases[name] = Math.round(performance.now() - started)) };
 }

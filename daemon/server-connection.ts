@@ -26,6 +26,7 @@ import {
   messageSync,
 } from '../common/protocol.js';
 import type { ConnectionState } from '../common/control-protocol.js';
+import { FeedProgress } from './feed-progress.js';
 import { REMOTE_ORIGIN, isFromServer } from './origins.js';
 
 /** An unsaved doc the server answered without acknowledging it for this long is asked again. */
@@ -97,17 +98,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   private readonly unsaved = new Set<string>();
   /** whenSynced callers, by doc. */
   private readonly syncWaiters = new Map<string, (() => void)[]>();
-  /** The project feed position this folder holds; the next connect asks for what came after. */
-  private position = 0;
-  /** A feed position arrived since the last (re)connect: the catch-up is over. */
-  private caughtUpNow = false;
-  private caughtUpWaiters: (() => void)[] = [];
-  /** Docs the server asked to sync during the catch-up (compacted since our position), not answered yet. */
-  private pendingResyncs = new Set<string>();
-  /** A position that arrived before those answers: it counts once they are in. */
-  private deferredPosition: number | null = null;
-  /** What the catch-up of this connect moved, for the log: traffic must follow what changed. */
-  private catchUp = { since: 0, frames: 0, bytes: 0, startedAt: 0 };
+  private readonly feed: FeedProgress;
   private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private persistedCheck: NodeJS.Timeout | null = null;
@@ -115,6 +106,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
 
   constructor(private readonly options: ServerConnectionOptions) {
     super();
+    this.feed = new FeedProgress(options.log, (position) => this.emit('position', position));
     const presence = new Y.Doc();
     if (options.clientId !== undefined) presence.clientID = options.clientId;
     this.awareness = new Awareness(presence);
@@ -153,7 +145,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       // A doc whose last frame the server has not answered yet is not asked again: a busy
       // server (a share of 10,000 files) was sent every doc two and three times over.
       const waited = now - followed.lastSentAt;
-      if (!this.caughtUpNow || waited < (followed.awaitingAnswer ? UNANSWERED_RECHECK_MS : PERSISTED_RECHECK_MS)) continue;
+      if (!this.feed.caughtUp || waited < (followed.awaitingAnswer ? UNANSWERED_RECHECK_MS : PERSISTED_RECHECK_MS)) continue;
       this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
     }
   }
@@ -166,21 +158,16 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
 
   /** The feed position this folder has stored: the catch-up of the next connect starts there. */
   setFeedPosition(position: number): void {
-    this.position = position;
-  }
-
-  get feedPosition(): number {
-    return this.position;
+    this.feed.position = position;
   }
 
   /** The feed has caught up since the last (re)connect: the server's state of every doc is here. */
   get caughtUp(): boolean {
-    return this.caughtUpNow;
+    return this.feed.caughtUp;
   }
 
   whenCaughtUp(): Promise<void> {
-    if (this.caughtUpNow) return Promise.resolve();
-    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+    return this.feed.whenCaughtUp();
   }
 
   /**
@@ -295,13 +282,10 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     this.socket = socket;
     socket.on('open', () => {
       this.attempts = 0;
-      this.caughtUpNow = false;
+      this.feed.connected();
       this.setState('online');
       // Everything since our position comes by the feed; what only we have goes by a sync.
-      this.catchUp = { since: this.position, frames: 0, bytes: 0, startedAt: performance.now() };
-      this.pendingResyncs.clear();
-      this.deferredPosition = null;
-      this.send(encodeFeedSubscribe(this.position));
+      this.send(encodeFeedSubscribe(this.feed.position));
       for (const [docName, followed] of this.docs) {
         followed.synced = false;
         if (this.unsaved.has(docName)) this.sendDoc(followed, encodeSyncStep1(docName, followed.doc));
@@ -391,32 +375,19 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.emit('denied', frame.docName, frame.reason);
       return;
     }
-    if (!this.caughtUpNow) {
-      this.catchUp.frames++;
-      this.catchUp.bytes += data.byteLength;
-    }
+    this.feed.received(data.byteLength);
     if (frame.type === messageFeedPosition) {
-      if (this.pendingResyncs.size > 0) this.deferredPosition = frame.position;
-      else this.reachedPosition(frame.position);
+      this.feed.positionArrived(frame.position);
       return;
     }
     if (frame.type === messageFeedResync) {
-      this.pendingResyncs.add(frame.docName);
+      this.feed.resyncAsked(frame.docName);
       const held = this.docs.get(frame.docName);
       if (held) this.sendDoc(held, encodeSyncStep1(frame.docName, held.doc));
       else this.emit('resync', frame.docName);
       return;
     }
-    if (frame.type === messageSync && frame.sync.kind === 'step2' && this.pendingResyncs.delete(frame.docName)) {
-      // Handled below like any step 2; the deferred position counts once the last one is in.
-      queueMicrotask(() => {
-        if (this.pendingResyncs.size === 0 && this.deferredPosition !== null) {
-          const position = this.deferredPosition;
-          this.deferredPosition = null;
-          this.reachedPosition(position);
-        }
-      });
-    }
+    if (frame.type === messageSync && frame.sync.kind === 'step2') this.feed.step2Arrived(frame.docName);
     const followed = this.docs.get(frame.docName);
     if (!followed) {
       if (frame.type === messageSync && frame.sync.kind !== 'step1') this.emit('foreign', frame.docName, frame.sync.update);
@@ -456,19 +427,6 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   /** A resync the server asked for, of a doc not in memory: its state vector read from the store. */
   resyncFromStateVector(docName: string, stateVector: Uint8Array): void {
     if (this.state === 'online') this.send(encodeSyncStep1FromStateVector(docName, stateVector));
-  }
-
-  private reachedPosition(position: number): void {
-    this.position = position;
-    if (!this.caughtUpNow) {
-      const { since, frames, bytes, startedAt } = this.catchUp;
-      this.options.log.info({ since, position, frames, bytes, ms: Math.round(performance.now() - startedAt) }, 'caught up with the project feed');
-    }
-    this.caughtUpNow = true;
-    const waiters = this.caughtUpWaiters;
-    this.caughtUpWaiters = [];
-    for (const resolve of waiters) resolve();
-    this.emit('position', position);
   }
 
   async stop(): Promise<void> {
