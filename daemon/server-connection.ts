@@ -194,7 +194,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     };
     doc.on('update', followed.onUpdate);
     this.docs.set(docName, followed);
-    if (!unsaved) return;
+    // An empty doc holds nothing the server could lack.
+    if (!unsaved || doc.store.clients.size === 0) return;
     this.markUnsaved(docName, followed);
     // The whole state in one update: the server stores what it lacks and acknowledges.
     if (this.state === 'online') this.sendDoc(followed, encodeUpdate(docName, Y.encodeStateAsUpdate(doc)));
@@ -310,6 +311,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.socket = null;
       for (const followed of this.docs.values()) {
         followed.synced = false;
+        // No answer comes on a closed socket; the next connect asks again.
+        followed.awaitingAnswer = false;
         // What was queued is resent by the next connect's sync, which sends all the server lacks.
         if (followed.flushTimer) clearTimeout(followed.flushTimer);
         followed.flushTimer = null;
@@ -372,6 +375,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     }
     if (frame.type === messageDenied) {
       this.options.log.warn({ doc: frame.docName, reason: frame.reason }, 'the server denied a frame');
+      const followed = this.docs.get(frame.docName);
+      // A refusal is the server's answer: the recheck may ask again soon.
+      if (followed) followed.awaitingAnswer = false;
       this.emit('denied', frame.docName, frame.reason);
       return;
     }

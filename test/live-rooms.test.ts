@@ -4,6 +4,7 @@ import type { IndexEntry } from '../common/index-entry.js';
 import { STORAGE_KINDS } from './helpers/storage.js';
 import { apiClient, signIn, startTestServer, type TestServer } from './helpers/server.js';
 import { LiveTestClient } from './helpers/live-client.js';
+import { encodeUpdate } from '../common/protocol.js';
 
 const textOf = (doc: Y.Doc) => doc.getText('content').toString();
 const filesOf = (doc: Y.Doc) => doc.getMap<IndexEntry>('files');
@@ -174,5 +175,25 @@ describe.each(STORAGE_KINDS)('live rooms [%s]', (kind) => {
     const cText = c.subscribe('file:c1').getText('content');
     await c.until(() => cText.toString() === merged);
     await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it('answers an update that holds nothing with "persisted", and stores nothing', async () => {
+    await newProject('empty-update');
+    const a = await connect(alice.token);
+    const doc = a.subscribe('file:e1');
+    // The subscription's answer (after its sync steps, so our reply to them is already sent).
+    await a.until(() => a.persisted.has('file:e1'));
+    doc.getText('content').insert(0, 'kept');
+    await a.untilPersisted('file:e1');
+    const rowsBefore = await server.app.db.selectFrom('doc_updates').where('project_id', '=', projectId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    a.persisted.delete('file:e1');
+    // A sender waits for an answer to every update: an empty one must not leave it waiting.
+    a.send(encodeUpdate('file:e1', Y.encodeStateAsUpdate(new Y.Doc())));
+    await a.until(() => a.persisted.has('file:e1'));
+    expect(Y.decodeStateVector(a.persisted.get('file:e1')!).size).toBe(0);
+    const rowsAfter = await server.app.db.selectFrom('doc_updates').where('project_id', '=', projectId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(rowsAfter.n)).toBe(Number(rowsBefore.n));
+    expect(a.denied).toEqual([]);
+    await a.close();
   });
 });

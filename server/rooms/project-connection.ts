@@ -55,6 +55,8 @@ class FrameRefused extends Error {
 }
 
 /** A catch-up waits while this much is queued on the socket, so a large project is streamed, not buffered. */
+/** The state vector of an empty doc (see handleSync). */
+const NOTHING_STORED = Y.encodeStateVector(new Map());
 const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class ProjectConnection implements DocSubscriber, PresenceMember, FeedSubscriber {
@@ -199,7 +201,12 @@ export class ProjectConnection implements DocSubscriber, PresenceMember, FeedSub
     } catch (err) {
       throw new FrameRefused(docName, `malformed update: ${(err as Error).message}`, CloseCode.Malformed);
     }
-    if (empty) return;
+    // Nothing to store, but the sender waits for an answer to every update it sends: an empty
+    // state vector claims nothing stored, so it only ends that wait.
+    if (empty) {
+      this.send(encodePersisted(docName, NOTHING_STORED));
+      return;
+    }
     if (!this.canWrite) {
       // Refused, not applied, not stored, not relayed; the viewer stays connected.
       this.send(encodeDenied(docName, 'read-only: your role in this project is viewer'));
