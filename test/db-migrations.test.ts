@@ -3,6 +3,8 @@ import { Migrator, NO_MIGRATIONS, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase } from '../db/open.js';
 import { migrations } from '../db/migrations/index.js';
+import { ProjectChunkIndex } from '../server/ai/chunk-index.js';
+import { refreshIndex } from '../server/ai/project-indexes.js';
 import { STORAGE_KINDS, createTestStorage, type TestStorage } from './helpers/storage.js';
 
 const TABLES = [
@@ -109,6 +111,33 @@ describe.each(STORAGE_KINDS)('migrations [%s]', (kind) => {
         [a, 3],
         [b, 2],
       ]);
+    } finally {
+      await opened.db.destroy();
+    }
+  });
+
+  it('keeps the files of a database from the release before the chunk index, and indexes them on the first question', async () => {
+    storage = await createTestStorage(kind);
+    const opened = await openDatabase({ url: storage.databaseUrl, dataDir: join(storage.dataDir, 'pglite') });
+    try {
+      const db = opened.db as unknown as import('kysely').Kysely<any>;
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo('2026_12_02_0001_project_feed')).error).toBeUndefined();
+      const user = '00000000-0000-4000-8000-000000000019';
+      const project = '00000000-0000-4000-8000-0000000000a9';
+      await db.insertInto('users').values({ id: user, username: 'before' }).execute();
+      await db.insertInto('projects').values({ id: project, owner_id: user, name: 'kept', visibility: 'private' }).execute();
+      const content = 'export function settleLedger() {}\n';
+      await db
+        .insertInto('project_files')
+        .values({ project_id: project, file_id: 'x1', path: 'src/ledger.ts', kind: 'text', mode: 0o644, size: content.length, sha256: null, target: null, content })
+        .execute();
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+
+      expect(await db.selectFrom('project_files').select(['path', 'content']).execute()).toEqual([{ path: 'src/ledger.ts', content }]);
+      expect(await refreshIndex(opened.db, project)).toMatchObject({ indexed: 1, removed: 0 });
+      const hits = await new ProjectChunkIndex(opened.db, project).query('settleLedger', { limit: 5 });
+      expect(hits.map((h) => [h.path, h.startLine, h.endLine])).toEqual([['src/ledger.ts', 1, 1]]);
     } finally {
       await opened.db.destroy();
     }

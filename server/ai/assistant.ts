@@ -78,7 +78,7 @@ export class ProjectAssistant {
     private readonly settings: AiSettings,
     private readonly log: Logger,
   ) {
-    this.indexes = new ProjectIndexes(db, settings.indexedProjects);
+    this.indexes = new ProjectIndexes(db);
   }
 
   get configured(): boolean {

@@ -1,8 +1,12 @@
-// A full-text index over one project's text files, in chunks of lines, so a question selects
-// the parts of files that matter rather than whole files. BM25 (MiniSearch) ranks the chunks;
-// the index keeps only terms and line ranges, never the text, which stays in project_files.
-import MiniSearch, { type SearchResult } from 'minisearch';
-import { compoundTerms, definedNames, identifierParts, processTerm, tokenize } from './terms.js';
+// The chunk index of one project: its text files in chunks of lines, so a question selects the
+// parts of files that matter rather than whole files. The chunks and their terms live in
+// PostgreSQL (file_chunks, a weighted tsvector each, ranked by ts_rank), never in server
+// memory; the text stays in project_files. This module holds the rules (which files, where a
+// chunk ends, which terms) and the handle a question searches through.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { countChunks, searchChunks } from './chunk-store.js';
+import { definedLexemes, definedNames, lexemesOf, queryGroups } from './terms.js';
 
 /** Lines per chunk, and how many of them the next chunk repeats so a function cut in two is whole in one. */
 export const CHUNK_LINES = 60;
@@ -13,14 +17,6 @@ export const CHUNK_MAX_CHARS = 6000;
 export const MAX_INDEXED_BYTES = 512 * 1024;
 const MAX_AVERAGE_LINE_LENGTH = 400;
 const UNINDEXED_PATH = /(^|\/)(package-lock\.json|yarn\.lock|pnpm-lock\.yaml|Cargo\.lock|go\.sum|poetry\.lock|composer\.lock)$|\.(min\.js|min\.css|map|lock|svg)$/i;
-
-export interface IndexedFile {
-  fileId: string;
-  path: string;
-  content: string;
-  /** Changes whenever the file does (path, hash, time): the index re-reads a file whose version moved. */
-  version: string;
-}
 
 export interface LineRange {
   /** 1-based, inclusive. */
@@ -34,21 +30,12 @@ export interface ChunkHit extends LineRange {
   score: number;
 }
 
-interface ChunkDocument {
-  id: string;
-  fileId: string;
-  path: string;
-  startLine: number;
-  endLine: number;
-  text: string;
+/** A chunk as the index stores it: its lines, and its terms as lexemes by field. */
+export interface ChunkDocument extends LineRange {
   /** The names the chunk defines: where a name is defined outranks where it is only used. */
   defines: string;
-}
-
-interface FileEntry {
-  version: string;
   path: string;
-  chunkIds: string[];
+  text: string;
 }
 
 /** Why a file is left out of the index, or null when it is indexed. */
@@ -98,80 +85,34 @@ export interface SearchOptions {
   fileId?: string;
   /** Multiplies the score of this file's chunks (the asker's current file). */
   boostFileId?: string | null;
+  /** At most this many chunks of one file. */
+  perFile?: number;
 }
 
-export class ProjectChunkIndex {
-  private readonly search = new MiniSearch<ChunkDocument>({
-    fields: ['path', 'text', 'defines'],
-    storeFields: ['fileId', 'path', 'startLine', 'endLine'],
-    tokenize,
-    processTerm,
+/** The chunks of a file as the index stores them (of a file unindexedReason lets in). */
+export function chunkDocuments(path: string, content: string): ChunkDocument[] {
+  const lines = content.split('\n');
+  const pathLexemes = lexemesOf(path);
+  return chunkRanges(content).map((range) => {
+    const text = lines.slice(range.startLine - 1, range.endLine).join('\n');
+    return { ...range, defines: definedLexemes(definedNames(text)), path: pathLexemes, text: lexemesOf(text) };
   });
-  private readonly files = new Map<string, FileEntry>();
+}
 
-  get fileCount(): number {
-    return this.files.size;
-  }
-
-  get chunkCount(): number {
-    return this.search.documentCount;
-  }
-
-  /** Indexed files and their versions, to see which changed since. */
-  versions(): ReadonlyMap<string, string> {
-    return new Map([...this.files].map(([fileId, entry]) => [fileId, entry.version]));
-  }
-
-  /** Adds a file, or replaces what the index held for it. Returns how many chunks it now has. */
-  upsert(file: IndexedFile): number {
-    this.remove(file.fileId);
-    const chunkIds: string[] = [];
-    if (unindexedReason(file.path, file.content) === null) {
-      const lines = file.content.split('\n');
-      const documents = chunkRanges(file.content).map((range): ChunkDocument => {
-        const id = `${file.fileId}:${range.startLine}`;
-        chunkIds.push(id);
-        const text = lines.slice(range.startLine - 1, range.endLine).join('\n');
-        return { id, fileId: file.fileId, path: file.path, ...range, text, defines: definedNames(text).join(' ') };
-      });
-      this.search.addAll(documents);
-    }
-    // A file left out is still recorded with its version, so it is not re-read on every question.
-    this.files.set(file.fileId, { version: file.version, path: file.path, chunkIds });
-    return chunkIds.length;
-  }
-
-  remove(fileId: string): void {
-    const entry = this.files.get(fileId);
-    if (!entry) return;
-    for (const id of entry.chunkIds) this.search.discard(id);
-    this.files.delete(fileId);
-  }
+/** Searches one project's chunks in the database; refreshIndex (project-indexes.ts) keeps them current. */
+export class ProjectChunkIndex {
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly projectId: string,
+  ) {}
 
   /** The chunks that best match the text, best first. */
-  query(text: string, options: SearchOptions): ChunkHit[] {
-    const { fileId, boostFileId } = options;
-    // An identifier the question names (retryWithBackoff) is matched whole, and weighs more than
-    // its words; its words are not widened to every name that starts with them.
-    const compounds = compoundTerms(text);
-    const parts = new Set<string>();
-    for (const token of tokenize(text)) if (identifierParts(token).length > 1) for (const term of processTerm(token) ?? []) parts.add(term);
-    const results = this.search.search(text, {
-      // A file's name says a lot about what it holds; a definition more than a use.
-      boost: { path: 2, text: 1, defines: 3 },
-      boostTerm: (term) => (compounds.has(term) ? 3 : 1),
-      // "retry" finds retrying and retryable; short words would match half the index.
-      prefix: (term) => term.length >= 5 && !parts.has(term),
-      combineWith: 'OR',
-      ...(fileId ? { filter: (result: SearchResult) => result.fileId === fileId } : {}),
-      ...(boostFileId ? { boostDocument: (_id: unknown, _term: string, stored?: Record<string, unknown>) => (stored?.fileId === boostFileId ? 1.5 : 1) } : {}),
-    });
-    return results.slice(0, options.limit).map((result) => ({
-      fileId: result.fileId as string,
-      path: result.path as string,
-      startLine: result.startLine as number,
-      endLine: result.endLine as number,
-      score: result.score,
-    }));
+  query(text: string, options: SearchOptions): Promise<ChunkHit[]> {
+    return searchChunks(this.db, this.projectId, queryGroups(text), options);
+  }
+
+  /** How many files and chunks the index holds for the project. */
+  counts(): Promise<{ files: number; chunks: number }> {
+    return countChunks(this.db, this.projectId);
   }
 }

@@ -111,19 +111,10 @@ function mergeRanges(ranges: LineRange[]): LineRange[] {
 
 /**
  * The chunks to show for a question, best first: at most CHUNKS_PER_FILE per file, so one
- * long file cannot take the whole budget. Pure, so the benchmark measures exactly this.
+ * long file cannot take the whole budget. The benchmark measures exactly this.
  */
-export function rankChunks(index: ProjectChunkIndex, question: string, currentFileId: string | null): ChunkHit[] {
-  const perFile = new Map<string, number>();
-  const chosen: ChunkHit[] = [];
-  for (const hit of index.query(question, { limit: CANDIDATE_CHUNKS * 2, boostFileId: currentFileId })) {
-    const count = perFile.get(hit.fileId) ?? 0;
-    if (count >= CHUNKS_PER_FILE) continue;
-    perFile.set(hit.fileId, count + 1);
-    chosen.push(hit);
-    if (chosen.length >= CANDIDATE_CHUNKS) break;
-  }
-  return chosen;
+export function rankChunks(index: ProjectChunkIndex, question: string, currentFileId: string | null): Promise<ChunkHit[]> {
+  return index.query(question, { limit: CANDIDATE_CHUNKS, perFile: CHUNKS_PER_FILE, boostFileId: currentFileId });
 }
 
 /**
@@ -188,7 +179,7 @@ async function currentFileSection(
     return { text: section('The asker\'s current file', `${excerptTitle(path, range)}\n${content}`), fileId: file.file_id, shown: [range] };
   }
   // Too long to show whole: the parts of it that bear on the question, else its beginning.
-  const hits = index.query(request.question, { limit: CHUNKS_PER_FILE, fileId: file.file_id });
+  const hits = await index.query(request.question, { limit: CHUNKS_PER_FILE, fileId: file.file_id });
   const fitted = fitExcerpts(
     hits.length > 0 ? hits : [{ fileId: file.file_id, path, startLine: 1, endLine: lineCount, score: 0 }],
     () => content,
@@ -212,7 +203,7 @@ export async function buildProjectContext(
   const header = `Project: ${request.projectName}\n`;
   const fixed = header.length + tree.length + activity.length + git.length + current.text.length;
 
-  const hits = rankChunks(index, request.question, current.fileId).filter(
+  const hits = (await rankChunks(index, request.question, current.fileId)).filter(
     (hit) => hit.fileId !== current.fileId || !current.shown.some((r) => hit.startLine >= r.startLine && hit.endLine <= r.endLine),
   );
   const hitFileIds = [...new Set(hits.map((hit) => hit.fileId))];

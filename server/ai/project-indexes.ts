@@ -1,80 +1,95 @@
-// One chunk index per project, built on the first question and brought up to date before each
-// one by comparing project_files' versions (path, hash, size, time) with what the index holds.
-// That reads one row of metadata per file and the content of changed files only, and it sees
-// every writer of project_files alike: the materializer of this instance or of another one,
-// an import, a test. Indexes of projects nobody asked about lately leave memory first.
+// Before each question the project's chunk index is brought up to date by comparing
+// project_files' versions (path, hash, size, time) with the versions chunked_files holds, a
+// page of files at a time: the server reads the content of changed files only, a batch at a
+// time, and it sees every writer of project_files alike (the materializer of this instance or
+// another one, an import, a test). The index itself lives in the database, so nothing here grows with a project: the
+// only state is the refresh in progress per project, so that two questions about one project
+// on this instance refresh one after the other.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { listIndexableFiles, readFileContents } from '../repos/files.js';
-import { ProjectChunkIndex } from './chunk-index.js';
+import { listFileVersions, listIndexableFileIds, readFilesToIndex } from '../repos/files.js';
+import { chunkDocuments, MAX_INDEXED_BYTES, ProjectChunkIndex, unindexedReason } from './chunk-index.js';
+import { analyzeChunkTables, chunkedVersions, deleteChunkedFiles, listChunkedFiles, replaceFileChunks, type FileChunks } from './chunk-store.js';
 
-const CONTENT_BATCH = 200;
+/** Files compared per page (ids in one `in (...)` list). */
+const VERSION_PAGE = 2000;
+/** Files read and re-chunked per transaction: bounds the contents in memory at once. */
+const CONTENT_BATCH = 100;
+/** A refresh that wrote or removed this many files updates the tables' statistics. */
+const ANALYZE_AFTER = 1000;
 
 export interface RefreshReport {
+  /** Files (re-)chunked by this refresh. */
   indexed: number;
+  /** Files the index held that are gone. */
   removed: number;
   ms: number;
 }
 
-interface Entry {
-  index: ProjectChunkIndex;
-  /** Refreshes of one project run one after another. */
-  queue: Promise<unknown>;
-}
-
 export class ProjectIndexes {
-  private readonly entries = new Map<string, Entry>();
+  /** The refresh running or queued last per project; gone once it settles. */
+  private readonly refreshes = new Map<string, Promise<RefreshReport>>();
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly capacity: number,
-  ) {}
+  constructor(private readonly db: Kysely<Database>) {}
 
   /** The project's index, current with project_files as of this call. */
   async current(projectId: string): Promise<{ index: ProjectChunkIndex; refresh: RefreshReport }> {
-    let entry = this.entries.get(projectId);
-    if (entry) {
-      // Most recently used last: Map keeps insertion order, so the first key is the one to evict.
-      this.entries.delete(projectId);
-    } else {
-      entry = { index: new ProjectChunkIndex(), queue: Promise.resolve() };
-    }
-    this.entries.set(projectId, entry);
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
-    const { index } = entry;
-    const run = entry.queue.then(() => refreshIndex(this.db, projectId, index));
-    entry.queue = run.catch(() => undefined);
-    return { index, refresh: await run };
+    const previous = this.refreshes.get(projectId);
+    const run = (previous ?? Promise.resolve()).catch(() => undefined).then(() => refreshIndex(this.db, projectId));
+    this.refreshes.set(projectId, run);
+    const settled = () => {
+      if (this.refreshes.get(projectId) === run) this.refreshes.delete(projectId);
+    };
+    run.then(settled, settled);
+    return { index: new ProjectChunkIndex(this.db, projectId), refresh: await run };
   }
 }
 
-const versionOf = (row: { path: string; sha256: string | null; size: number; updated_at: Date }) =>
-  `${row.path}\0${row.sha256 ?? ''}\0${row.size}\0${row.updated_at.getTime()}`;
+/** Chunks of one file as read from project_files: none for a file left out (it is still recorded, so it is not read again). */
+function chunked(file: { file_id: string; path: string; version: string; content: string | null }): FileChunks {
+  const leftOut = file.content === null ? 'too large' : unindexedReason(file.path, file.content);
+  const chunks = file.content !== null && leftOut === null ? chunkDocuments(file.path, file.content) : [];
+  return { fileId: file.file_id, path: file.path, version: file.version, leftOut, chunks };
+}
 
-export async function refreshIndex(db: Kysely<Database>, projectId: string, index: ProjectChunkIndex): Promise<RefreshReport> {
-  const started = performance.now();
-  const rows = await listIndexableFiles(db, projectId);
-  const known = index.versions();
-  const current = new Map(rows.map((row) => [row.file_id, versionOf(row)]));
-  const changed = rows.filter((row) => known.get(row.file_id) !== current.get(row.file_id)).map((row) => row.file_id);
+/** Forgets the files the index holds that are gone from project_files or no longer text. */
+async function removeVanished(db: Kysely<Database>, projectId: string): Promise<number> {
   let removed = 0;
-  for (const fileId of known.keys()) {
-    if (!current.has(fileId)) {
-      index.remove(fileId);
-      removed++;
-    }
+  for (let after: string | null = null; ; ) {
+    const page = await listChunkedFiles(db, projectId, { after, limit: VERSION_PAGE });
+    if (page.length === 0) return removed;
+    const present = await listIndexableFileIds(db, projectId, page);
+    removed += await deleteChunkedFiles(db, projectId, page.filter((fileId) => !present.has(fileId)));
+    after = page[page.length - 1]!;
   }
-  for (let i = 0; i < changed.length; i += CONTENT_BATCH) {
-    const batch = await readFileContents(db, projectId, changed.slice(i, i + CONTENT_BATCH));
-    for (const row of batch) {
-      const version = current.get(row.file_id);
-      if (version === undefined || row.content === null) continue;
-      index.upsert({ fileId: row.file_id, path: row.path, content: row.content, version });
+}
+
+/** (Re-)chunks the text files whose version the index does not hold. */
+async function indexChanged(db: Kysely<Database>, projectId: string): Promise<number> {
+  let indexed = 0;
+  for (let after: string | null = null; ; ) {
+    const page = await listFileVersions(db, projectId, { after, limit: VERSION_PAGE });
+    if (page.length === 0) return indexed;
+    const indexable = page.filter((row) => row.indexable);
+    const held = await chunkedVersions(db, projectId, indexable.map((row) => row.file_id));
+    const stale = indexable.filter((row) => held.get(row.file_id) !== row.version).map((row) => row.file_id);
+    for (let i = 0; i < stale.length; i += CONTENT_BATCH) {
+      const files = await readFilesToIndex(db, projectId, stale.slice(i, i + CONTENT_BATCH), MAX_INDEXED_BYTES);
+      indexed += await replaceFileChunks(db, projectId, files.map(chunked));
     }
+    after = page[page.length - 1]!.file_id;
   }
-  return { indexed: changed.length, removed, ms: performance.now() - started };
+}
+
+/**
+ * Brings the project's chunk index up to date with project_files, a page of files at a time:
+ * every query is a lookup by key, so the work is one pass over the project whatever the
+ * planner knows about the tables.
+ */
+export async function refreshIndex(db: Kysely<Database>, projectId: string): Promise<RefreshReport> {
+  const started = performance.now();
+  const removed = await removeVanished(db, projectId);
+  const indexed = await indexChanged(db, projectId);
+  if (indexed + removed >= ANALYZE_AFTER) await analyzeChunkTables(db);
+  return { indexed, removed, ms: performance.now() - started };
 }

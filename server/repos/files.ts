@@ -115,17 +115,63 @@ export async function readFileContents(
   return rows;
 }
 
-/** The version (path, hash, size, time) of every file with text to index. */
-export async function listIndexableFiles(
+/**
+ * A file's version as one string: path, hash, size and time (to the microsecond, whatever the
+ * session's time zone). It moves whenever the file does, through any writer of project_files.
+ */
+const fileVersion = sql<string>`f.path || E'\\n' || coalesce(f.sha256, '') || E'\\n' || f.size || E'\\n' || (extract(epoch from f.updated_at) * 1000000)::bigint`;
+
+export interface FileToIndex {
+  file_id: string;
+  path: string;
+  version: string;
+  /** Null when the text is longer than `maxChars`: it is not read, only recorded as too large. */
+  content: string | null;
+}
+
+/**
+ * One page of a project's files in file id order after `after`: each id, its version, and
+ * whether it is text the chunk index can hold. Read through the primary key alone, with no join
+ * whose plan depends on statistics (PGlite never gathers any).
+ */
+export async function listFileVersions(
   db: Kysely<Database>,
   projectId: string,
-): Promise<Pick<ProjectFile, 'file_id' | 'path' | 'sha256' | 'size' | 'updated_at'>[]> {
-  return db
+  options: { after: string | null; limit: number },
+): Promise<{ file_id: string; version: string; indexable: boolean }[]> {
+  let query = db
+    .selectFrom('project_files as f')
+    .select(['f.file_id', fileVersion.as('version'), sql<boolean>`f.kind = 'text' and f.content is not null`.as('indexable')])
+    .where('f.project_id', '=', projectId);
+  if (options.after !== null) query = query.where('f.file_id', '>', options.after);
+  return query.orderBy('f.file_id').limit(options.limit).execute();
+}
+
+/** Which of these files are text with content: those the chunk index may hold. */
+export async function listIndexableFileIds(db: Kysely<Database>, projectId: string, fileIds: string[]): Promise<Set<string>> {
+  if (fileIds.length === 0) return new Set();
+  const rows = await db
     .selectFrom('project_files')
-    .select(['file_id', 'path', 'sha256', 'size', 'updated_at'])
+    .select('file_id')
     .where('project_id', '=', projectId)
+    .where('file_id', 'in', fileIds)
     .where('kind', '=', 'text')
     .where('content', 'is not', null)
+    .execute();
+  return new Set(rows.map((row) => row.file_id));
+}
+
+/** Path, version and content of these files, where they are text with content. */
+export async function readFilesToIndex(db: Kysely<Database>, projectId: string, fileIds: string[], maxChars: number): Promise<FileToIndex[]> {
+  if (fileIds.length === 0) return [];
+  return db
+    .selectFrom('project_files as f')
+    .select(['f.file_id', 'f.path', fileVersion.as('version'), sql<string | null>`case when length(f.content) <= ${maxChars} then f.content end`.as('content')])
+    .where('f.project_id', '=', projectId)
+    .where('f.file_id', 'in', fileIds)
+    .where('f.kind', '=', 'text')
+    .where('f.content', 'is not', null)
+    .orderBy('f.file_id')
     .execute();
 }
 
