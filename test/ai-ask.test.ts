@@ -1,12 +1,16 @@
 // POST /api/projects/:id/ai/ask against an OpenAI-compatible server started by the test: the
 // context it chooses, the stream the asker reads, and the history it stores.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverLoggerOptions } from '../server/main.js';
+import type { ServerConfig } from '../server/config.js';
 import { answerText, ask, filler, putTextFile } from './helpers/ask.js';
 import { eventually } from './helpers/eventually.js';
 import { startFakeOpenAi, systemMessage, type FakeOpenAi } from './helpers/fake-openai.js';
 import { caller, createProject, fetchRaw, projectUrl } from './helpers/projects.js';
+import { startServerOn } from './helpers/server-on-storage.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { STORAGE_KINDS } from './helpers/storage.js';
+import { createTestStorage, STORAGE_KINDS, type TestStorage } from './helpers/storage.js';
 
 const RETRY_TS = [
   "import { sleep } from './sleep.js';",
@@ -189,6 +193,61 @@ describe.each(STORAGE_KINDS)('asking about a project [%s]', (kind) => {
     const after = await ask(server, owner.token, project.id, { question: 'Which colour is amber?' });
     expect(after.events[0]).toMatchObject({ event: 'meta', data: { files: ['src/ui/palette.ts'] } });
     expect(systemMessage(fake.requests.at(-1))).toContain('### src/ui/palette.ts (lines 1-3)');
+  });
+});
+
+describe.each(STORAGE_KINDS)('asking a restarted server [%s]', (kind) => {
+  let fake: FakeOpenAi;
+  let storage: TestStorage;
+  let server: TestServer | undefined;
+  const configure = (config: ServerConfig) => {
+    config.ai = { ...config.ai, baseUrl: fake.baseUrl, apiKey: 'sk-test-key', model: 'test-model' };
+  };
+  /** The server's log lines, parsed, as the asker's operator would read them. */
+  const logged = () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    return { lines, logger: serverLoggerOptions('info', sink) };
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+    storage = await createTestStorage(kind);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await storage?.dispose();
+    await fake?.close();
+  });
+
+  it('answers from the chunks its first run stored, re-chunking no file that did not change', async () => {
+    const firstLog = logged();
+    server = await startServerOn(storage, configure, { logger: firstLog.logger });
+    const owner = await caller(server, `restarted-${kind}`);
+    const project = await createProject(server, owner, 'restarted');
+    await putTextFile(server, project.id, 'src/net/retry.ts', RETRY_TS);
+    await putTextFile(server, project.id, 'src/ui/colors.ts', COLORS_TS);
+    const question = { question: 'How does retryWithBackoff decide how long to wait?' };
+    fake.script({ kind: 'answer', pieces: ['It doubles the delay.'] });
+    const first = await ask(server, owner.token, project.id, question);
+    expect(first.events[0]).toMatchObject({ event: 'meta', data: { files: ['src/net/retry.ts'] } });
+    const context = systemMessage(fake.requests.at(-1));
+    expect(context).toContain('RETRY_BODY_MARKER');
+    expect(firstLog.lines.filter((l) => l.msg === 'asking the AI provider')).toEqual([expect.objectContaining({ indexedFiles: 2 })]);
+    await server.close();
+    server = undefined;
+
+    const secondLog = logged();
+    server = await startServerOn(storage, configure, { logger: secondLog.logger });
+    const second = await ask(server, owner.token, project.id, question);
+    expect(second.events[0]).toMatchObject({ event: 'meta', data: { files: ['src/net/retry.ts'] } });
+    expect(systemMessage(fake.requests.at(-1))).toBe(context);
+    expect(secondLog.lines.filter((l) => l.msg === 'asking the AI provider')).toEqual([expect.objectContaining({ indexedFiles: 0 })]);
   });
 });
 
