@@ -1,25 +1,35 @@
 // How well `codeshare ask` finds the code a question is about, and what the index costs. A
 // generated project of 2,000 TypeScript files, whose functions have unique names and call each
 // other across files; each question names a function defined in exactly one file, which must
-// be among the excerpts the server would show the model (same ranking, same budget). Also: the
-// time to build the index, to update it for one edited file, to answer a query, and the same
-// steps through the database (PGlite) as the server runs them.
-import { randomUUID } from 'node:crypto';
+// be among the excerpts the server would show the model (same ranking, same budget). The index
+// lives in the database (file_chunks, PostgreSQL full-text search), so every figure is taken
+// through it, on embedded PGlite and on PostgreSQL: the first question (chunking every file),
+// a question with nothing changed, one after an edit, and a query. Last, the server-side memory
+// of a question about a 40,000-file project, read from a process that does only what the server
+// does for a question (refresh the index, build the context).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { openDatabase } from '../db/open.js';
-import { ProjectChunkIndex, type IndexedFile } from '../server/ai/chunk-index.js';
-import { CONTEXT_SHARES, fitExcerpts, rankChunks } from '../server/ai/context.js';
-import { refreshIndex } from '../server/ai/project-indexes.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Insertable, Kysely } from 'kysely';
+import pg from 'pg';
+import { openDatabase, type StorageKind } from '../db/open.js';
+import type { Database, ProjectFilesTable } from '../db/schema.js';
+import { ProjectChunkIndex } from '../server/ai/chunk-index.js';
+import { buildProjectContext, CONTEXT_SHARES, fitExcerpts, rankChunks } from '../server/ai/context.js';
+import { ProjectIndexes, refreshIndex } from '../server/ai/project-indexes.js';
 import { defaultServerConfig } from '../server/config.js';
-import { Cleanup, median, ms, seededRandom, table, tempDir } from './lib.js';
+import { Cleanup, median, memoryOf, ms, seededRandom, table, tempDir } from './lib.js';
 
 const FILES = 2000;
 const QUESTIONS = 200;
-const BUILDS = 3;
-const EDITS = 50;
+const EDITS = 10;
+const UNCHANGED = 5;
 const CALLERS_PER_KEY_SYMBOL = 4;
+/** The large project of the memory figures (BENCH_AI_LARGE_FILES for a smaller check). */
+const LARGE_FILES = Number(process.env.BENCH_AI_LARGE_FILES) || 40_000;
+const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const VERBS = ['parse', 'build', 'load', 'flush', 'merge', 'resolve', 'render', 'encode', 'decode', 'validate', 'schedule', 'retry', 'compute', 'fetch', 'store', 'sync', 'apply', 'compact', 'normalize', 'reconcile', 'split', 'publish', 'archive', 'refresh'];
 const QUALIFIERS = ['pending', 'remote', 'local', 'stale', 'partial', 'cached', 'signed', 'nested', 'primary', 'draft', 'shared', 'expired'];
@@ -34,9 +44,39 @@ interface Symbol {
   file: number;
 }
 
+interface SourceFile {
+  fileId: string;
+  path: string;
+  content: string;
+}
+
 interface Project {
-  files: IndexedFile[];
+  files: SourceFile[];
   questions: { named: string; described: string; path: string; symbol: string }[];
+}
+
+/** A file defining `own` and calling `imported`, drawn from `random`. */
+function sourceText(own: Symbol[], imported: Symbol[], paths: string[], random: () => number): string {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  const lines: string[] = [];
+  for (const s of imported) lines.push(`import { ${s.name} } from '../${paths[s.file]!.replace(/^src\//, '').replace(/\.ts$/, '.js')}';`);
+  lines.push('');
+  for (const symbol of own) {
+    const [verb, ...rest] = symbol.words;
+    lines.push(`/**`, ` * ${capital(verb!)}s the ${rest.join(' ')}: ${pick(WORDS)} first, then ${pick(WORDS)}.`, ` */`);
+    lines.push(`export async function ${symbol.name}(${pick(WORDS)}: ${capital(pick(NOUNS))}, options: { ${pick(WORDS)}?: number } = {}) {`);
+    const body = 6 + Math.floor(random() * 30);
+    for (let i = 0; i < body; i++) {
+      const roll = random();
+      const callee = imported.length > 0 && roll < 0.15 ? pick(imported) : null;
+      if (callee) lines.push(`  const ${pick(WORDS)}${i} = await ${callee.name}(${pick(WORDS)}, options);`);
+      else if (roll < 0.3) lines.push(`  // ${pick(WORDS)} before ${pick(WORDS)}: the ${pick(NOUNS)} may be ${pick(QUALIFIERS)}`);
+      else if (roll < 0.45) lines.push(`  if (${pick(WORDS)}${i} > options.${pick(WORDS)} ?? ${Math.floor(random() * 100)}) return null;`);
+      else lines.push(`  const ${pick(WORDS)}${i} = ${pick(WORDS)}.${pick(WORDS)} + ${Math.floor(random() * 1000)};`);
+    }
+    lines.push(`  return ${pick(WORDS)};`, '}', '');
+  }
+  return lines.join('\n');
 }
 
 /** The same project every run: a seeded generator. */
@@ -88,27 +128,9 @@ function generateProject(): Project {
   }
   for (let f = 0; f < FILES; f++) for (let i = 0; i < 3; i++) calls[f]!.push(pick(symbols));
 
-  const files = byFile.map((own, f): IndexedFile => {
-    const lines: string[] = [];
+  const files = byFile.map((own, f): SourceFile => {
     const imported = calls[f]!.filter((s) => s.file !== f);
-    for (const s of imported) lines.push(`import { ${s.name} } from '../${paths[s.file]!.replace(/^src\//, '').replace(/\.ts$/, '.js')}';`);
-    lines.push('');
-    for (const symbol of own) {
-      const [verb, ...rest] = symbol.words;
-      lines.push(`/**`, ` * ${capital(verb!)}s the ${rest.join(' ')}: ${pick(WORDS)} first, then ${pick(WORDS)}.`, ` */`);
-      lines.push(`export async function ${symbol.name}(${pick(WORDS)}: ${capital(pick(NOUNS))}, options: { ${pick(WORDS)}?: number } = {}) {`);
-      const body = 6 + Math.floor(random() * 30);
-      for (let i = 0; i < body; i++) {
-        const roll = random();
-        const callee = imported.length > 0 && roll < 0.15 ? pick(imported) : null;
-        if (callee) lines.push(`  const ${pick(WORDS)}${i} = await ${callee.name}(${pick(WORDS)}, options);`);
-        else if (roll < 0.3) lines.push(`  // ${pick(WORDS)} before ${pick(WORDS)}: the ${pick(NOUNS)} may be ${pick(QUALIFIERS)}`);
-        else if (roll < 0.45) lines.push(`  if (${pick(WORDS)}${i} > options.${pick(WORDS)} ?? ${Math.floor(random() * 100)}) return null;`);
-        else lines.push(`  const ${pick(WORDS)}${i} = ${pick(WORDS)}.${pick(WORDS)} + ${Math.floor(random() * 1000)};`);
-      }
-      lines.push(`  return ${pick(WORDS)};`, '}', '');
-    }
-    return { fileId: `f${f}`, path: paths[f]!, content: lines.join('\n'), version: '1' };
+    return { fileId: `f${f}`, path: paths[f]!, content: sourceText(own, imported, paths, random) };
   });
 
   const templates = [
@@ -126,128 +148,286 @@ function generateProject(): Project {
   return { files, questions };
 }
 
+
 /** The characters the server gives ranked excerpts when the other sections take their full share. */
 function excerptBudgetChars(): number {
   const tokens = defaultServerConfig().ai.contextTokens;
   return tokens * 4 * (1 - CONTEXT_SHARES.tree - CONTEXT_SHARES.activity - CONTEXT_SHARES.git);
 }
 
-function selectedPaths(index: ProjectChunkIndex, contents: Map<string, string>, question: string, budget: number): string[] {
-  const fitted = fitExcerpts(rankChunks(index, question, null), (fileId) => contents.get(fileId), budget);
+async function selectedPaths(index: ProjectChunkIndex, contents: Map<string, string>, question: string, budget: number): Promise<string[]> {
+  const fitted = fitExcerpts(await rankChunks(index, question, null), (fileId) => contents.get(fileId), budget);
   return [...new Set(fitted.excerpts.map((e) => e.path))];
 }
 
 const percent = (hits: number, total: number) => `${((100 * hits) / total).toFixed(1)}% (${hits}/${total})`;
+const mib = (value: number) => `${value.toFixed(0)} MiB`;
+
+interface Storage {
+  kind: StorageKind;
+  label: string;
+  url?: string;
+  /** PGlite's folder. */
+  dataDir: string;
+}
+
+/** A new PostgreSQL database, dropped at clean-up; null when no PostgreSQL answers. */
+async function freshPostgresDatabase(cleanup: Cleanup): Promise<string | null> {
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  const name = `codeshare_bench_${randomBytes(4).toString('hex')}`;
+  try {
+    await admin(`create database ${name}`);
+  } catch {
+    return null;
+  }
+  cleanup.add(`drop ${name}`, () => admin(`drop database if exists ${name} with (force)`));
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function createStorage(cleanup: Cleanup, kind: StorageKind): Promise<Storage | null> {
+  const dir = await tempDir(cleanup, `ai-ranking-${kind}`);
+  if (kind === 'pglite') return { kind, label: 'PGlite', dataDir: join(dir, 'pglite') };
+  const url = await freshPostgresDatabase(cleanup);
+  return url ? { kind, label: 'PostgreSQL', url, dataDir: dir } : null;
+}
+
+const openStorage = (storage: Storage) => openDatabase({ url: storage.url, dataDir: storage.dataDir });
+
+/** A project with these files in project_files, as the materializer would have written them. */
+async function seedProject(db: Kysely<Database>, files: Iterable<SourceFile>): Promise<string> {
+  const userId = randomUUID();
+  const projectId = randomUUID();
+  await db.insertInto('users').values({ id: userId, username: 'bench' }).execute();
+  await db.insertInto('projects').values({ id: projectId, owner_id: userId, name: 'ranking', visibility: 'private' }).execute();
+  let rows: Insertable<ProjectFilesTable>[] = [];
+  const flush = async () => {
+    if (rows.length > 0) await db.insertInto('project_files').values(rows).execute();
+    rows = [];
+  };
+  for (const f of files) {
+    rows.push({ project_id: projectId, file_id: f.fileId, path: f.path, kind: 'text', mode: 0o644, size: Buffer.byteLength(f.content), sha256: null, target: null, content: f.content, updated_by: null });
+    if (rows.length >= 500) await flush();
+  }
+  await flush();
+  return projectId;
+}
+
+interface RankingFigures {
+  namedHits: number;
+  namedFirst: number;
+  describedHits: number;
+  selectedMedian: number;
+  queryMs: number;
+  coldMs: number;
+  chunks: number;
+  unchangedMs: number;
+  oneEditMs: number;
+}
+
+/** Recall and query time over the project's questions. */
+async function measureRecall(index: ProjectChunkIndex, project: Project, budget: number) {
+  const contents = new Map(project.files.map((f) => [f.fileId, f.content]));
+  const queryTimes: number[] = [];
+  const selectedCounts: number[] = [];
+  let namedHits = 0;
+  let namedFirst = 0;
+  let describedHits = 0;
+  for (const question of project.questions) {
+    const started = performance.now();
+    const selected = await selectedPaths(index, contents, question.named, budget);
+    queryTimes.push(performance.now() - started);
+    selectedCounts.push(selected.length);
+    if (selected.includes(question.path)) namedHits++;
+    if (selected[0] === question.path) namedFirst++;
+    if ((await selectedPaths(index, contents, question.described, budget)).includes(question.path)) describedHits++;
+  }
+  return { namedHits, namedFirst, describedHits, selectedMedian: median(selectedCounts), queryMs: median(queryTimes) };
+}
+
+/** The first question (every file chunked), later ones with nothing changed and after one edit, and recall. */
+async function measureRanking(storage: Storage, project: Project, budget: number): Promise<RankingFigures> {
+  const { db } = await openStorage(storage);
+  try {
+    const projectId = await seedProject(db, project.files);
+    const cold = await refreshIndex(db, projectId);
+    if (cold.indexed !== project.files.length) throw new Error(`expected ${project.files.length} indexed files, got ${cold.indexed}`);
+    const unchanged: number[] = [];
+    for (let i = 0; i < UNCHANGED; i++) unchanged.push((await refreshIndex(db, projectId)).ms);
+    const index = new ProjectChunkIndex(db, projectId);
+    const recall = await measureRecall(index, project, budget);
+    const oneEdit: number[] = [];
+    for (let i = 0; i < EDITS; i++) {
+      const file = project.files[(i * 53) % project.files.length]!;
+      await db
+        .updateTable('project_files')
+        .set({ content: `${file.content}\n// db edit ${i}: retune the ${NOUNS[i % NOUNS.length]} limits\n`, updated_at: new Date(Date.now() + i + 1) })
+        .where('project_id', '=', projectId)
+        .where('file_id', '=', file.fileId)
+        .execute();
+      const report = await refreshIndex(db, projectId);
+      if (report.indexed !== 1) throw new Error(`expected one re-indexed file, got ${report.indexed}`);
+      oneEdit.push(report.ms);
+    }
+    const { chunks } = await index.counts();
+    return { ...recall, coldMs: cold.ms, chunks, unchangedMs: median(unchanged), oneEditMs: median(oneEdit) };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** 40,000 small files (a few hundred bytes to 2 KB): a module or two of short functions each. */
+function* largeProject(count: number): Generator<SourceFile> {
+  const random = seededRandom(20261203);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  for (let f = 0; f < count; f++) {
+    const lines: string[] = [];
+    const functions = 1 + Math.floor(random() * 3);
+    for (let n = 0; n < functions; n++) {
+      lines.push(`/** ${capital(pick(VERBS))}s the ${pick(QUALIFIERS)} ${pick(NOUNS)}. */`);
+      lines.push(`export function ${pick(VERBS)}${capital(pick(QUALIFIERS))}${capital(pick(NOUNS))}${f}x${n}(${pick(WORDS)}: number) {`);
+      const body = 2 + Math.floor(random() * 10);
+      for (let i = 0; i < body; i++) lines.push(`  const ${pick(WORDS)}${i} = ${pick(WORDS)} + ${Math.floor(random() * 1000)}; // ${pick(NOUNS)} ${pick(QUALIFIERS)}`);
+      lines.push(`  return ${pick(WORDS)};`, '}', '');
+    }
+    yield { fileId: `l${f}`, path: `src/${pick(NOUNS)}s/${pick(QUALIFIERS)}/${pick(NOUNS)}-${f}.ts`, content: lines.join('\n') };
+  }
+}
+
+interface MemoryFigures {
+  beforeMiB: number;
+  afterFirstMiB: number;
+  afterSecondMiB: number;
+  peakMiB: number;
+  firstMs: number;
+  secondMs: number;
+  chunks: number;
+}
+
+const PROBE_FLAG = '--memory-probe';
+
+/** A process of its own does what the server does for two questions; its memory is read before and after. */
+async function measureMemory(cleanup: Cleanup, storage: Storage): Promise<MemoryFigures> {
+  const { db } = await openStorage(storage);
+  let projectId: string;
+  try {
+    projectId = await seedProject(db, largeProject(LARGE_FILES));
+  } finally {
+    // PGlite is one process's: the probe opens the folder after this one let go of it.
+    await db.destroy();
+  }
+  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), PROBE_FLAG, JSON.stringify({ storage, projectId })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  cleanup.add('stop the memory probe', () => child.kill());
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the memory probe exited ${code}: ${stdout}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as MemoryFigures;
+}
+
+/** The probe: the server's steps for a question, without HTTP or a model. */
+async function memoryProbe(argument: string): Promise<MemoryFigures> {
+  const { storage, projectId } = JSON.parse(argument) as { storage: Storage; projectId: string };
+  const { db } = await openStorage(storage);
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const rss = async () => {
+    gc();
+    return (await memoryOf(process.pid)).rssMiB;
+  };
+  try {
+    const indexes = new ProjectIndexes(db);
+    const ask = async (question: string) => {
+      const started = performance.now();
+      const { index } = await indexes.current(projectId);
+      await buildProjectContext(db, index, { projectId, projectName: 'bench/large', question, contextTokens: defaultServerConfig().ai.contextTokens });
+      return performance.now() - started;
+    };
+    // Opened and warmed up: a query run, so the figure before counts the server as it idles.
+    await db.selectFrom('project_files').select('file_id').where('project_id', '=', projectId).limit(1).execute();
+    const beforeMiB = await rss();
+    const firstMs = await ask(`How does ${VERBS[0]}${capital(QUALIFIERS[0]!)}${capital(NOUNS[0]!)} handle errors?`);
+    const afterFirstMiB = await rss();
+    const secondMs = await ask('Where do we compact the stale ledger?');
+    const afterSecondMiB = await rss();
+    const { chunks } = await new ProjectChunkIndex(db, projectId).counts();
+    return { beforeMiB, afterFirstMiB, afterSecondMiB, peakMiB: (await memoryOf(process.pid)).peakMiB, firstMs, secondMs, chunks };
+  } finally {
+    await db.destroy();
+  }
+}
+
+function rankingRows(label: string, figures: RankingFigures, total: number): string[][] {
+  return [
+    [`${label}: recall, defining file among the excerpts (question names the function)`, percent(figures.namedHits, total)],
+    [`${label}: defining file is the first excerpt`, percent(figures.namedFirst, total)],
+    [`${label}: recall when the question describes it in words ("how do we parse the pending invoice?")`, percent(figures.describedHits, total)],
+    [`${label}: files among the excerpts (median)`, String(figures.selectedMedian)],
+    [`${label}: first question, every file read and chunked into the database`, ms(figures.coldMs)],
+    [`${label}: each later question, nothing changed: version check (median of ${UNCHANGED})`, ms(figures.unchangedMs)],
+    [`${label}: each later question after one file was edited (median of ${EDITS})`, ms(figures.oneEditMs)],
+    [`${label}: query, rank in SQL + fit excerpts (median of ${total})`, ms(figures.queryMs)],
+  ];
+}
+
+function memoryRows(label: string, figures: MemoryFigures): string[][] {
+  return [
+    [`${label}: RSS before the first question`, mib(figures.beforeMiB)],
+    [`${label}: RSS after the first question (${figures.chunks.toLocaleString('en')} chunks written), and its time`, `${mib(figures.afterFirstMiB)}, ${ms(figures.firstMs)}`],
+    [`${label}: RSS after a second question (nothing changed), and its time`, `${mib(figures.afterSecondMiB)}, ${ms(figures.secondMs)}`],
+    [`${label}: peak RSS of the process`, mib(figures.peakMiB)],
+  ];
+}
 
 export async function runAiRanking(): Promise<string> {
   const cleanup = new Cleanup();
   try {
     const project = generateProject();
-    const contents = new Map(project.files.map((f) => [f.fileId, f.content]));
     const totalLines = project.files.reduce((n, f) => n + f.content.split('\n').length, 0);
     const budget = excerptBudgetChars();
     const load = loadavg()[0]!.toFixed(1);
-
-    // Build, in memory: what the server does on a project's first question, less the reading.
-    const buildTimes: number[] = [];
-    let index = new ProjectChunkIndex();
-    for (let run = 0; run < BUILDS; run++) {
-      index = new ProjectChunkIndex();
-      const started = performance.now();
-      for (const file of project.files) index.upsert(file);
-      buildTimes.push(performance.now() - started);
+    const ranking: string[][] = [];
+    const memory: string[][] = [];
+    let chunks = 0;
+    for (const kind of ['pglite', 'postgres'] as const) {
+      const storage = await createStorage(cleanup, kind);
+      if (!storage) {
+        ranking.push([`${kind}: not measured`, `no PostgreSQL at ${POSTGRES_ADMIN_URL} (BENCH_POSTGRES_URL)`]);
+        continue;
+      }
+      const figures = await measureRanking(storage, project, budget);
+      chunks = figures.chunks;
+      ranking.push(...rankingRows(storage.label, figures, project.questions.length));
+      const large = await createStorage(cleanup, kind);
+      if (large) memory.push(...memoryRows(storage.label, await measureMemory(cleanup, large)));
     }
-
-    // Recall and query time.
-    const queryTimes: number[] = [];
-    let namedHits = 0;
-    let namedFirst = 0;
-    let describedHits = 0;
-    const selectedCounts: number[] = [];
-    for (const question of project.questions) {
-      const started = performance.now();
-      const selected = selectedPaths(index, contents, question.named, budget);
-      queryTimes.push(performance.now() - started);
-      selectedCounts.push(selected.length);
-      if (selected.includes(question.path)) namedHits++;
-      if (selected[0] === question.path) namedFirst++;
-      if (selectedPaths(index, contents, question.described, budget).includes(question.path)) describedHits++;
-    }
-
-    // One edited file at a time: re-chunk and re-index it.
-    const updateTimes: number[] = [];
-    for (let i = 0; i < EDITS; i++) {
-      const file = project.files[(i * 37) % project.files.length]!;
-      const edited = { ...file, content: `${file.content}\n// edited ${i}: retune the ${NOUNS[i % NOUNS.length]} limits\n`, version: `edit-${i}` };
-      const started = performance.now();
-      index.upsert(edited);
-      updateTimes.push(performance.now() - started);
-    }
-
-    // The same through the database, as the server runs it: project_files rows on PGlite.
-    const dataDir = await tempDir(cleanup, 'ai-ranking');
-    const opened = await openDatabase({ dataDir: join(dataDir, 'pglite') });
-    cleanup.add('close the database', () => opened.db.destroy());
-    const db = opened.db;
-    const userId = randomUUID();
-    const projectId = randomUUID();
-    await db.insertInto('users').values({ id: userId, username: 'bench' }).execute();
-    await db.insertInto('projects').values({ id: projectId, owner_id: userId, name: 'ranking', visibility: 'private' }).execute();
-    const rows = project.files.map((f) => ({
-      project_id: projectId,
-      file_id: f.fileId,
-      path: f.path,
-      kind: 'text' as const,
-      mode: 0o644,
-      size: Buffer.byteLength(f.content),
-      sha256: null,
-      target: null,
-      content: f.content,
-      updated_by: null,
-    }));
-    for (let i = 0; i < rows.length; i += 200) await db.insertInto('project_files').values(rows.slice(i, i + 200)).execute();
-    const stored = new ProjectChunkIndex();
-    const cold = await refreshIndex(db, projectId, stored);
-    const unchanged: number[] = [];
-    for (let i = 0; i < 5; i++) unchanged.push((await refreshIndex(db, projectId, stored)).ms);
-    const oneEdit: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const file = project.files[(i * 53) % project.files.length]!;
-      await db
-        .updateTable('project_files')
-        .set({ content: `${file.content}\n// db edit ${i}\n`, updated_at: new Date(Date.now() + i + 1) })
-        .where('project_id', '=', projectId)
-        .where('file_id', '=', file.fileId)
-        .execute();
-      const report = await refreshIndex(db, projectId, stored);
-      if (report.indexed !== 1) throw new Error(`expected one re-indexed file, got ${report.indexed}`);
-      oneEdit.push(report.ms);
-    }
-
     const total = project.questions.length;
     // The runner (bench/run.ts) adds the heading.
     return [
-      `How well \`codeshare ask\` finds the code a question is about. A generated project of ${FILES.toLocaleString('en')} TypeScript files (${totalLines.toLocaleString('en')} lines, ${index.chunkCount.toLocaleString('en')} chunks);`,
+      `How well \`codeshare ask\` finds the code a question is about. A generated project of ${FILES.toLocaleString('en')} TypeScript files (${totalLines.toLocaleString('en')} lines, ${chunks.toLocaleString('en')} chunks);`,
       `${total} questions, each naming a function defined in exactly one file and called from ${CALLERS_PER_KEY_SYMBOL} others.`,
-      `A question counts as found when the defining file is among the excerpts the server would send (ranking and fitting`,
+      `A question counts as found when the defining file is among the excerpts the server would send (ranking in SQL and fitting`,
       `as in server/ai/context.ts, ${Math.round(budget).toLocaleString('en')} characters for excerpts of a ${defaultServerConfig().ai.contextTokens}-token context).`,
+      `The index lives in the database (file_chunks); each storage is a fresh database.`,
       `Times are wall clock on this machine (load average ${load} on ${cpus().length} cores when the run started).`,
       '',
-      table(
-        ['measure', 'result'],
-        [
-          ['recall: defining file among the excerpts (question names the function)', percent(namedHits, total)],
-          ['defining file is the first excerpt', percent(namedFirst, total)],
-          ['recall when the question describes it in words ("how do we parse the pending invoice?")', percent(describedHits, total)],
-          ['files among the excerpts (median)', String(median(selectedCounts))],
-          [`index build, in memory (median of ${BUILDS})`, ms(median(buildTimes))],
-          [`index update per edited file, in memory (median of ${EDITS})`, ms(median(updateTimes))],
-          [`query: rank + fit excerpts (median of ${total})`, ms(median(queryTimes))],
-          ['first question: read all rows from PGlite + build', ms(cold.ms)],
-          ['each later question, nothing changed: version check (median of 5)', ms(median(unchanged))],
-          ['each later question after one file was edited (median of 10)', ms(median(oneEdit))],
-        ],
-      ),
+      table(['measure', 'result'], ranking),
+      '',
+      `Server-side memory of \`ask\` on a generated project of ${LARGE_FILES.toLocaleString('en')} small files: a process of its own opens the storage and does what`,
+      'the server does for a question (bring the index up to date, rank, build the context); VmRSS after a garbage collection.',
+      'With PGlite the database runs inside that process, so its cache and working memory count; with PostgreSQL they are the database server\'s.',
+      '',
+      table(['measure', 'result'], memory),
       '',
     ].join('\n');
   } finally {
@@ -257,7 +437,9 @@ export async function runAiRanking(): Promise<string> {
 
 export default { name: 'AI context ranking (codeshare ask)', run: runAiRanking };
 
-// Standalone: `node dist/bench/ai-ranking.js` prints the section.
+// Standalone: `node dist/bench/ai-ranking.js` prints the section; with --memory-probe it is
+// the process measureMemory reads.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(`${await runAiRanking()}\n`);
+  if (process.argv[2] === PROBE_FLAG) process.stdout.write(`${JSON.stringify(await memoryProbe(process.argv[3] ?? '{}'))}\n`);
+  else process.stdout.write(`${await runAiRanking()}\n`);
 }
