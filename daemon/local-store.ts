@@ -198,6 +198,11 @@ export class LocalStore {
     await stored;
   }
 
+  /** A new doc stored from its first update alone, without holding it (share's upload). */
+  storeNewUpdate(docName: string, update: Uint8Array): Promise<void> {
+    return this.writeAsNew(docName, update);
+  }
+
   /** Queues an update as a new doc's records in the next batch (see storeNewDoc). */
   private writeAsNew(docName: string, update: Uint8Array): Promise<void> {
     this.knownDocs.add(docName);

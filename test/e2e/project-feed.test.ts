@@ -41,6 +41,7 @@ beforeAll(async () => {
   const server = await startInProcessServer((config) => {
     config.rooms.idleUnloadMs = 300;
     config.rooms.compactAfterUpdates = 3;
+    config.rooms.compactOnUnloadAfterUpdates = 3;
   });
   app = server.app;
   world = await World.create(server);
