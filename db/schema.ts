@@ -184,6 +184,29 @@ export interface BlobsTable {
   created_at: Timestamp;
 }
 
+/** A file the chunk index holds, and the project_files version its chunks were built from. */
+export interface ChunkedFilesTable {
+  project_id: string;
+  file_id: string;
+  path: string;
+  /** path, hash, size and time of the project_files row, as one string: it moves whenever the file does. */
+  version: string;
+  chunks: number;
+  /** Why the file has no chunks (a lock file, too large), or null. */
+  left_out: string | null;
+  indexed_at: Timestamp;
+}
+
+/** A chunk of lines of an indexed file; its terms are a weighted tsvector (defined names A, path B, text D). */
+export interface FileChunksTable {
+  project_id: string;
+  file_id: string;
+  /** 1-based, inclusive. */
+  start_line: number;
+  end_line: number;
+  terms: string;
+}
+
 export interface Database {
   users: UsersTable;
   oauth_accounts: OauthAccountsTable;
@@ -202,6 +225,8 @@ export interface Database {
   doc_snapshots: DocSnapshotsTable;
   project_feeds: ProjectFeedsTable;
   blobs: BlobsTable;
+  chunked_files: ChunkedFilesTable;
+  file_chunks: FileChunksTable;
 }
 
 export type User = Selectable<UsersTable>;
