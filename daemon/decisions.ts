@@ -98,7 +98,7 @@ export function decideRescanFinding(
 export function projectAheadOfBase(base: Base, entry: IndexEntry | null, text: { docLength: number | undefined; docChanged: boolean }): boolean {
   if (!entry) return true;
   if (entry.id !== base.id || entry.kind !== base.kind || entry.mode !== base.mode) return true;
-  if (entry.kind === 'text') return text.docChanged || (text.docLength !== undefined && base.text !== undefined && text.docLength !== base.text.length);
+  if (entry.kind === 'text') return text.docChanged || (text.docLength !== undefined && base.textLength !== undefined && text.docLength !== base.textLength);
   if (entry.kind === 'binary') return entry.sha256 !== base.sha256;
   return entry.target !== base.target;
 }
@@ -204,7 +204,7 @@ export function decideUnreportedEdit(disk: DiskFacts, base: Base | undefined, di
   // deletion made the instant the first one landed).
   if (!disk) return base ? 'share-local' : 'none';
   if (disk.kind !== 'file' || !base || disk.sha256 === base.sha256) return 'none';
-  if (entryKind === 'text' && diskContent === 'text' && base.text !== undefined) return 'merge-text';
+  if (entryKind === 'text' && diskContent === 'text' && base.textLength !== undefined) return 'merge-text';
   return 'share-local';
 }
 

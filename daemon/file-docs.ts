@@ -128,6 +128,22 @@ export class FileDocs {
   }
 
   /**
+   * A file doc made here for share's upload: stored and marked unsaved like create's, but not
+   * held in memory (a share of 40,000 files would hold them all). Its update, to upload.
+   */
+  async createForUpload(id: string, text: string): Promise<Uint8Array> {
+    const doc = new Y.Doc({ guid: fileDocName(id) });
+    doc.clientID = this.clientId;
+    contentText(doc).insert(0, text);
+    const update = Y.encodeStateAsUpdate(doc);
+    doc.destroy();
+    this.unsaved.add(id);
+    this.store.markUnsaved(fileDocName(id));
+    await this.store.storeNewUpdate(fileDocName(id), update);
+    return update;
+  }
+
+  /**
    * A teammate's update of a doc not in memory: stored at once (so a feed position stored
    * after it covers it), and applied to the doc when a load of it is under way.
    */

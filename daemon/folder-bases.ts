@@ -1,8 +1,8 @@
 // What the disk held at each path when it last agreed with the project: the path's base. A disk
 // change is a diff against it, a remote change is written only once the disk's change since it
-// was folded in. Kept in memory and in the folder's local store.
+// was folded in. Kept in the folder's local store; memory holds each base without its text.
 import type { IndexEntry } from '../common/index-entry.js';
-import type { Base, LocalStore } from './local-store.js';
+import { baseInMemory, type Base, type LocalStore, type StoredBase } from './local-store.js';
 
 export class FolderBases implements Iterable<[string, Base]> {
   constructor(
@@ -26,12 +26,29 @@ export class FolderBases implements Iterable<[string, Base]> {
     return this.bases.entries();
   }
 
-  set(path: string, base: Base): void {
+  /** A base as the store keeps it (a Base from get() has no text: see setFrom). */
+  set(path: string, base: StoredBase & { textLength?: never }): void {
     const known = this.bases.get(path);
-    this.bases.set(path, base);
+    const kept = baseInMemory(base);
+    this.bases.set(path, kept);
     // Rescans confirm thousands of unchanged bases: only a change is written.
-    if (known && sameBase(known, base)) return;
+    if (known && sameBase(known, kept)) return;
     this.store.setBase(path, base);
+  }
+
+  /** The base of `source`, changed by `change`, becomes the base of `path` (its text read from the store). */
+  async setFrom(path: string, source: string, change: Partial<Pick<StoredBase, 'id' | 'mode'>> = {}): Promise<void> {
+    const base = this.bases.get(source);
+    if (!base) return;
+    this.set(path, { ...storedBase(base, await this.text(source)), ...change });
+  }
+
+  /** The text of the path's base (read from the store: memory keeps only its length). */
+  async text(path: string): Promise<string | undefined> {
+    if (this.bases.get(path)?.textLength === undefined) return undefined;
+    const text = await this.store.baseText(path);
+    if (text === undefined) throw new Error(`the base text of ${path} is missing from the local store`);
+    return text;
   }
 
   delete(path: string): void {
@@ -40,8 +57,13 @@ export class FolderBases implements Iterable<[string, Base]> {
   }
 }
 
+/** A base from memory as the store keeps it, given its text. */
+export function storedBase({ textLength: _length, ...base }: Base, text: string | undefined): StoredBase {
+  return text === undefined ? base : { ...base, text };
+}
+
 /** The base of a path that holds the project's bytes for `entry`. */
-export function baseFor(entry: IndexEntry, wanted: { sha256: string; text?: string }): Base {
+export function baseFor(entry: IndexEntry, wanted: { sha256: string; text?: string }): StoredBase {
   return {
     id: entry.id,
     kind: entry.kind,
@@ -61,5 +83,5 @@ export function modeToShare(diskMode: number, base: Base | undefined, entry: Ind
 }
 
 function sameBase(a: Base, b: Base): boolean {
-  return a.id === b.id && a.kind === b.kind && a.mode === b.mode && a.sha256 === b.sha256 && a.target === b.target && (a.text === undefined) === (b.text === undefined);
+  return a.id === b.id && a.kind === b.kind && a.mode === b.mode && a.sha256 === b.sha256 && a.target === b.target && a.textLength === b.textLength;
 }

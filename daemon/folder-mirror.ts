@@ -282,10 +282,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     const { phases, phase } = phaseClock();
     await this.open();
     phase('opened');
-    const files = await shareFolder(this.parts, {
+    const { files, position } = await shareFolder(this.parts, {
       uploadBlob: (sha256, bytes) => this.api.uploadBlob(this.spec.projectId, sha256, bytes),
+      storeUpdates: (body) => this.api.storeUpdates(this.spec.projectId, body),
       branch: this.git.branch,
     });
+    // The project was made by this share: nobody else has written to it yet, so every update up
+    // to this position is one of the uploaded docs, already in the store. The feed starts after
+    // them rather than sending the whole folder back.
+    this.connection.setFeedPosition(position);
     phase('docsMade');
     await this.goLive({ checkEveryPath: false });
     phase('live');

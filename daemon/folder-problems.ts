@@ -11,7 +11,7 @@ import type { FolderProblem } from '../common/control-protocol.js';
 import type { IgnoreRules } from '../common/ignore-rules.js';
 import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES } from '../common/index-entry.js';
 import type { DiskReader, DiskState } from './disk-reader.js';
-import { scanFolder, type ScanCache, type ScanSkip, type ScannedEntry } from './scan.js';
+import { listFolderPaths, scanFolder, type ScanCache, type ScanSkip, type ScannedEntry } from './scan.js';
 import { problemOfSkip, problemsFromScan } from './unshared.js';
 
 export interface FolderProblemsDeps {
@@ -37,6 +37,11 @@ export class FolderProblems {
   /** The path is shared (or gone): it is no problem any more. */
   clear(path: string): void {
     if (this.problems.delete(path)) this.deps.changed();
+  }
+
+  /** The paths on disk the index could hold, without reading the files (a scan reads them all). */
+  listPaths(): Promise<string[]> {
+    return listFolderPaths(this.deps.root, this.deps.rules());
   }
 
   /** A problem found while applying a change (an unsafe symlink, say). */

@@ -13,7 +13,9 @@ import type { CheckedFolders } from '../common/safe-path.js';
 import type { JoinReport } from '../common/control-protocol.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { baseFor } from './folder-bases.js';
+import { fileDocName } from '../common/protocol.js';
 import type { BackupFolder } from './backup-folder.js';
+import { DocUpload } from './doc-upload.js';
 import type { ScannedEntry } from './scan.js';
 import { LOCAL_ORIGIN, newFileId } from './project-writes.js';
 import { indexEntries, type FolderParts } from './folder-parts.js';
@@ -27,32 +29,46 @@ const PROGRESS_EVERY = 100;
 
 export type FolderStartParts = Pick<FolderParts, 'root' | 'log' | 'index' | 'docs' | 'bases' | 'diskReader' | 'disk' | 'problems' | 'collisions' | 'connection' | 'event'>;
 
-/** Makes every file of the folder the project's; the number of files shared. */
-export async function shareFolder(
-  parts: FolderStartParts,
-  { uploadBlob, branch }: { uploadBlob: (sha256: string, bytes: Uint8Array) => Promise<void>; branch: string | null },
-): Promise<number> {
+export interface ShareDeps {
+  uploadBlob: (sha256: string, bytes: Uint8Array) => Promise<void>;
+  /** Stores a body of docs' updates (see doc-upload.ts), many per request; the feed position then. */
+  storeUpdates: (body: Uint8Array) => Promise<number>;
+  branch: string | null;
+}
+
+/** Makes every file of the folder the project's: how many files, and the feed position after their upload. */
+export async function shareFolder(parts: FolderStartParts, deps: ShareDeps): Promise<{ files: number; position: number }> {
+  const upload = new DocUpload(deps.storeUpdates, (docNames) => docNames.forEach((docName) => parts.docs.saved(docName)), parts.log);
   const entries = await parts.problems.scan();
   const newEntries: [string, IndexEntry][] = [];
   let done = 0;
   await pMap(
     entries,
     async (scanned) => {
-      newEntries.push([scanned.path, await shareEntry(parts, scanned, uploadBlob)]);
+      newEntries.push([scanned.path, await shareEntry(parts, scanned, deps.uploadBlob, upload)]);
       if (++done % PROGRESS_EVERY === 0) parts.event({ type: 'progress', root: parts.root, phase: 'upload', done, total: entries.length });
     },
     { concurrency: FILE_CONCURRENCY },
   );
+  // Every doc stored by the server before the index names it: a teammate never sees a file
+  // whose content has not arrived yet.
+  await upload.finish();
+  parts.log.info({ docs: upload.docsAdded, bodies: upload.bodiesSent, failed: upload.failedDocs }, 'uploaded the docs of the shared files');
   parts.index.transact(() => {
     const files = filesMap(parts.index);
     for (const [path, entry] of newEntries) files.set(path, entry);
-    if (branch) projectMap(parts.index).set('branch', branch);
+    if (deps.branch) projectMap(parts.index).set('branch', deps.branch);
   }, LOCAL_ORIGIN);
-  return entries.length;
+  return { files: entries.length, position: upload.position };
 }
 
 /** One scanned path made the project's: its index entry (its base recorded). */
-async function shareEntry(parts: FolderStartParts, scanned: ScannedEntry, uploadBlob: (sha256: string, bytes: Uint8Array) => Promise<void>): Promise<IndexEntry> {
+async function shareEntry(
+  parts: FolderStartParts,
+  scanned: ScannedEntry,
+  uploadBlob: ShareDeps['uploadBlob'],
+  upload: DocUpload,
+): Promise<IndexEntry> {
   const id = newFileId();
   const { bases, docs } = parts;
   if (scanned.kind === 'symlink') {
@@ -64,7 +80,7 @@ async function shareEntry(parts: FolderStartParts, scanned: ScannedEntry, upload
   const content = classifyContent(bytes, MAX_TEXT_BYTES);
   const sha256 = sha256Hex(bytes);
   if (content.kind === 'text') {
-    await docs.create(id, content.text);
+    await upload.add({ docName: fileDocName(id), update: await docs.createForUpload(id, content.text) });
     bases.set(scanned.path, { id, kind: 'text', mode, sha256, text: content.text });
     return { id, kind: 'text', mode, size: bytes.byteLength };
   }
@@ -99,10 +115,12 @@ export async function joinFolder(parts: FolderStartParts, deps: JoinDeps): Promi
   );
   report.replaced.sort(byPath);
   // Files only this folder has are shared, so both sides end identical and nothing is lost.
+  // Listed, not scanned: the project's files were just written or checked, and reading every
+  // one of them again cost a 10,000-file join a second.
   const files = filesMap(parts.index);
-  for (const scanned of await parts.problems.scan()) {
-    if (files.has(scanned.path)) continue;
-    await deps.local.applyDiskChange(scanned.path);
+  for (const path of await parts.problems.listPaths()) {
+    if (files.has(path)) continue;
+    await deps.local.applyDiskChange(path);
     report.pushed++;
   }
   if (!projectMap(parts.index).get('branch') && deps.branch) {

@@ -222,7 +222,7 @@ export class LocalChanges {
       case 'unchanged':
         if (action.mode !== null && base && entry) {
           writes.setMode(path, entry, action.mode);
-          bases.set(path, { ...base, mode: action.mode });
+          await bases.setFrom(path, path, { mode: action.mode });
         }
         return;
       case 'follow-project':
@@ -251,7 +251,8 @@ export class LocalChanges {
   private async applyNewDiskFile(path: string, disk: { bytes: Buffer; sha256: string; mode: number }, content: ReturnType<typeof classifyContent>): Promise<void> {
     const renamed = this.parts.removals.takeRenameSource(disk.sha256);
     if (renamed) {
-      this.parts.writes.rename(renamed, path, disk.mode);
+      // The same bytes as the removed file's base: its text, when it is text.
+      this.parts.writes.rename(renamed, path, disk.mode, content.kind === 'text' ? content.text : undefined);
       this.newPaths.forget(path);
       // A teammate's edit that had not reached the old path yet is written at the new one (the
       // disk holds the base there; soak: an edit of theta.md arriving as it was renamed here).

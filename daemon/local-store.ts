@@ -31,8 +31,8 @@ const ARRIVED_DOCS_KEPT = 50_000;
 const UNSAVED_END = 'cs_unsavee';
 
 
-/** What a path held on disk when disk and project last agreed. */
-export interface Base {
+/** What a path held on disk when disk and project last agreed, as the store keeps it. */
+export interface StoredBase {
   id: string;
   kind: 'text' | 'binary' | 'symlink';
   mode: number;
@@ -42,14 +42,27 @@ export interface Base {
   target?: string;
 }
 
+/**
+ * A base as memory holds it: the length of its text, not the text, which is read from the
+ * store when a merge needs it (the bases of a 40,000-file tree would hold all of its text).
+ */
+export interface Base extends Omit<StoredBase, 'text'> {
+  textLength?: number;
+}
+
+export function baseInMemory({ text, ...base }: StoredBase): Base {
+  return text === undefined ? base : { ...base, textLength: text.length };
+}
+
 export class LocalStore {
   private readonly docs: LeveldbPersistence;
-  private readonly bases: Level<string, Base>;
+  private readonly bases: Level<string, StoredBase>;
   private readonly bound = new Map<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
   /** Docs stored here; any other is new and starts empty. */
   private knownDocs = new Set<string>();
-  /** Bases not yet written: a base, or null for a removal. */
-  private pendingBases = new Map<string, Base | null>();
+  /** Bases not yet written: a base, or null for a removal; then the batch being written. */
+  private pendingBases = new Map<string, StoredBase | null>();
+  private basesInWrite = new Map<string, StoredBase | null>();
   private writingBases: Promise<void> = Promise.resolve();
   private basesScheduled = false;
   /** Docs marked unsaved in the store (see markUnsaved), so a mark is written once, not per keystroke. */
@@ -68,7 +81,7 @@ export class LocalStore {
     private readonly log?: Logger,
   ) {
     this.docs = new LeveldbPersistence(join(dir, 'docs'));
-    this.bases = new Level<string, Base>(join(dir, 'bases'), { valueEncoding: 'json' });
+    this.bases = new Level<string, StoredBase>(join(dir, 'bases'), { valueEncoding: 'json' });
   }
 
   static async open(dir: string, log?: Logger): Promise<LocalStore> {
@@ -198,6 +211,11 @@ export class LocalStore {
     await stored;
   }
 
+  /** A new doc stored from its first update alone, without holding it (share's upload). */
+  storeNewUpdate(docName: string, update: Uint8Array): Promise<void> {
+    return this.writeAsNew(docName, update);
+  }
+
   /** Queues an update as a new doc's records in the next batch (see storeNewDoc). */
   private writeAsNew(docName: string, update: Uint8Array): Promise<void> {
     this.knownDocs.add(docName);
@@ -245,11 +263,24 @@ export class LocalStore {
 
   async loadBases(): Promise<Map<string, Base>> {
     const bases = new Map<string, Base>();
-    for await (const [path, base] of this.bases.iterator()) bases.set(path, base);
+    for await (const [path, base] of this.bases.iterator()) bases.set(path, baseInMemory(base));
     return bases;
   }
 
-  setBase(path: string, base: Base): void {
+  /** The text of the path's base as last set (written or still waiting to be). */
+  async baseText(path: string): Promise<string | undefined> {
+    for (const waiting of [this.pendingBases, this.basesInWrite]) {
+      if (waiting.has(path)) return waiting.get(path)?.text;
+    }
+    try {
+      return (await this.bases.get(path))?.text;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'LEVEL_NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
+  setBase(path: string, base: StoredBase): void {
     this.pendingBases.set(path, base);
     this.scheduleBaseWrite();
   }
@@ -280,8 +311,11 @@ export class LocalStore {
     const ops = [...pending].map(([key, value]) =>
       value ? { type: 'put' as const, key, value } : { type: 'del' as const, key },
     );
+    // Readable (baseText) until LevelDB has it.
+    this.basesInWrite = pending;
     // A failed write leaves the older bases, which the merge at the next start tolerates.
     await this.bases.batch(ops).catch((err: unknown) => this.log?.warn({ err, count: ops.length }, 'storing bases failed'));
+    if (this.basesInWrite === pending) this.basesInWrite = new Map();
   }
 
   async close(): Promise<void> {

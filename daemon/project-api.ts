@@ -33,6 +33,12 @@ export class ProjectApi {
     await this.http.send('PUT', `/api/projects/${projectId}/blobs/${sha256}`, { bytes, timeoutMs: TRANSFER_TIMEOUT_MS });
   }
 
+  /** Many docs' updates in one body (common/doc-updates.ts), stored; the project feed's position then. */
+  async storeUpdates(projectId: string, body: Uint8Array): Promise<number> {
+    const answer = await this.http.json<{ position: number }>('POST', `/api/projects/${projectId}/updates`, { bytes: body, timeoutMs: TRANSFER_TIMEOUT_MS });
+    return answer.position;
+  }
+
   async downloadBlob(projectId: string, sha256: string): Promise<Uint8Array> {
     const bytes = await this.http.bytes('GET', `/api/projects/${projectId}/blobs/${sha256}`);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

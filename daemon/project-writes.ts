@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../common/atomic-write.js';
 import { fileDocName } from '../common/protocol.js';
 import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { classifyContent, sha256Hex } from './file-content.js';
-import { modeToShare, type FolderBases } from './folder-bases.js';
+import { modeToShare, storedBase, type FolderBases } from './folder-bases.js';
 import type { FileDocs } from './file-docs.js';
 import type { Base } from './local-store.js';
 import type { PendingRemoval } from './removal-burst.js';
@@ -65,7 +65,7 @@ export class ProjectWrites {
       this.deps.requestSync(fileDocName(entry.id));
       return;
     }
-    const baseText = base?.kind === 'text' && base.text !== undefined ? base.text : inDoc;
+    const baseText = base?.kind === 'text' ? ((await this.deps.bases.text(path)) ?? inDoc) : inDoc;
     const merged = inDoc === baseText ? text : mergeText(baseText, text, inDoc);
     doc.transact(() => applyTextChange(ytext, inDoc, merged), LOCAL_ORIGIN);
     this.setMode(path, entry, modeToShare(disk.mode, base, entry));
@@ -106,13 +106,13 @@ export class ProjectWrites {
   }
 
   /** A removed file reappeared, same bytes, at `path`: the project's file moves there. */
-  rename(from: PendingRemoval, path: string, diskMode: number): void {
+  rename(from: PendingRemoval, path: string, diskMode: number, text: string | undefined): void {
     this.deps.index.transact(() => {
       this.files.delete(from.path);
       this.files.set(path, { ...from.entry, mode: modeToShare(diskMode, from.base, from.entry) });
     }, LOCAL_ORIGIN);
     this.deps.forgetBase(from.path);
-    this.deps.bases.set(path, { ...from.base, mode: diskMode });
+    this.deps.bases.set(path, { ...storedBase(from.base, text), mode: diskMode });
     this.deps.activity('renamed', path, { oldPath: from.path });
   }
 

@@ -131,7 +131,7 @@ export class RemoteChanges {
     }
     index.transact(() => filesMap(index).set(path, { ...entry, id }), LOCAL_ORIGIN);
     const base = bases.get(path);
-    if (base?.id === entry.id) bases.set(path, { ...base, id });
+    if (base?.id === entry.id) await bases.setFrom(path, path, { id });
     this.parts.log.info({ path, from: entry.id, to: id }, 'a path sharing its file id with another became a copy');
     await this.writePath(path);
   }
@@ -154,8 +154,8 @@ export class RemoteChanges {
     const disk = await diskReader.read(oldPath);
     const target = await diskReader.read(newPath);
     if (base && decideRemoteRename(base, disk, target !== null) === 'move' && (await this.parts.disk.moveFile(oldPath, newPath))) {
+      await bases.setFrom(newPath, oldPath);
       this.forgetBase(oldPath);
-      bases.set(newPath, base);
       this.deps.wrote(newPath);
       this.parts.activity('remote', 'renamed', newPath, { oldPath });
     } else {
@@ -219,7 +219,7 @@ export class RemoteChanges {
       // Folded in first (also when the entry now names another doc, e.g. a copy made when both
       // sides renamed the file at once), so neither side's edit is lost.
       if (!(await this.deps.admitted(path, entry, disk.bytes))) return;
-      const merged = mergeText(base!.text!, localText, text);
+      const merged = mergeText((await bases.text(path))!, localText, text);
       doc.transact(() => applyTextChange(ytext, text, merged), LOCAL_ORIGIN);
       text = merged;
     }
@@ -232,10 +232,11 @@ export class RemoteChanges {
       bases.set(path, written);
       return;
     }
+    const previous = (await bases.text(path)) ?? '';
     await this.parts.disk.writeFile(path, bytes, entry.mode);
     this.deps.wrote(path);
     bases.set(path, written);
-    this.parts.activity('remote', base ? 'edited' : 'created', path, lineStats(base?.text ?? '', text));
+    this.parts.activity('remote', base ? 'edited' : 'created', path, lineStats(previous, text));
   }
 
   /**

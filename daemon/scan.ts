@@ -272,6 +272,12 @@ async function listTree(rootAbs: string, under: string, rules: IgnoreRules): Pro
   return { found, skipped };
 }
 
+/** The paths of every file and symlink under root that `rules` does not ignore, without reading one. */
+export async function listFolderPaths(root: string, rules: IgnoreRules): Promise<string[]> {
+  const listed = await listTree(resolve(root), '', rules);
+  return listed ? listed.found.map((item) => item.relPath) : [];
+}
+
 /** Lists every file and symlink under root that `rules` does not ignore, with type, mode and hash. */
 export async function scanFolder(root: string, rules: IgnoreRules, options: ScanOptions = {}): Promise<ScanResult> {
   const rootAbs = resolve(root);

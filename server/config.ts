@@ -27,6 +27,7 @@ export interface ServerConfig {
     idleUnloadMs: number;
     compactAfterUpdates: number;
     compactAfterBytes: number;
+    compactOnUnloadAfterUpdates: number;
     /** project_files lags the last edit by this quiet time, and never by more than the ceiling. */
     materializeDebounceMs: number;
     materializeMaxDelayMs: number;
@@ -69,6 +70,7 @@ export const defaultServerConfig = (): ServerConfig => ({
     idleUnloadMs: 30_000,
     compactAfterUpdates: 500,
     compactAfterBytes: 4 * 1024 * 1024,
+    compactOnUnloadAfterUpdates: 50,
     materializeDebounceMs: 150,
     materializeMaxDelayMs: 800,
   },

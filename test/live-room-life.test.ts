@@ -18,6 +18,7 @@ describe.each(STORAGE_KINDS)('room life [%s]', (kind) => {
     server = await startTestServer(kind, (c) => {
       c.rooms.idleUnloadMs = 50;
       c.rooms.compactAfterUpdates = COMPACT_AFTER;
+      c.rooms.compactOnUnloadAfterUpdates = 1;
       c.rooms.materializeDebounceMs = 20;
     });
     alice = await signIn(server.url, 'alice');

@@ -31,6 +31,7 @@ export class LiveServer {
     this.materializer = new FileMaterializer(
       db,
       this.registry,
+      store,
       { debounceMs: config.rooms.materializeDebounceMs, maxDelayMs: config.rooms.materializeMaxDelayMs },
       log.child({ part: 'materializer' }),
     );

@@ -3,6 +3,7 @@
 // is stored.
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { DocUpdate } from '../../common/doc-updates.js';
 import type { DocStore } from './doc-store.js';
 import type { Fanout } from './fanout.js';
 import type { ProjectFeeds } from './project-feed.js';
@@ -13,7 +14,7 @@ import type { DocSubscriber, RoomLimits } from './types.js';
 export class RoomRegistry {
   readonly instanceId = randomUUID();
   private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>();
-  private readonly changeListeners: ((room: Room, userId: string | null) => void)[] = [];
+  private readonly changeListeners: ((projectId: string, docName: string, userId: string | null) => void)[] = [];
   private readonly unloading = new Map<string, Promise<void>>();
   private readonly unsubscribeFanout: () => void;
   private closed = false;
@@ -39,8 +40,43 @@ export class RoomRegistry {
     });
   }
 
-  onChange(listener: (room: Room, userId: string | null) => void): void {
+  /** Every change of a doc applied or stored here (the materialiser follows them). */
+  onChange(listener: (projectId: string, docName: string, userId: string | null) => void): void {
     this.changeListeners.push(listener);
+  }
+
+  private nextUpdateId(): string {
+    return `${this.instanceId}:${++this.updateCount}`;
+  }
+
+  /**
+   * Updates of many docs stored without loading their rooms (share's upload): appended together
+   * (the store batches them), relayed to the project feed here and on the other instances as a
+   * room's would be, and applied to the rooms that happen to be loaded. Resolves once stored,
+   * with the project's feed position then.
+   */
+  async storeUpdates(projectId: string, userId: string, records: readonly DocUpdate[]): Promise<number> {
+    const ids = records.map(({ docName, update }) => {
+      const id = this.nextUpdateId();
+      this.feeds.relay(projectId, id, docName, update, null);
+      this.fanout.publish({ kind: 'update', instanceId: this.instanceId, projectId, docName, update, id });
+      return id;
+    });
+    const stored = await Promise.allSettled(records.map(({ docName, update }) => this.store.append(projectId, docName, [{ update, userId }])));
+    stored.forEach((result, i) => {
+      const range = result.status === 'fulfilled' ? { from: result.value.fromProjectSeq, to: result.value.toProjectSeq } : null;
+      this.feeds.committed(projectId, [ids[i]!], range);
+      this.fanout.publish({ kind: 'committed', instanceId: this.instanceId, projectId, ids: [ids[i]!], range });
+    });
+    for (const { docName, update } of records) {
+      // A room loading now may have read the log before these rows: applying twice is harmless.
+      const entry = this.rooms.get(roomKey(projectId, docName));
+      if (entry) void entry.ready.then((room) => room.state === 'ready' && room.applyRemote(update), () => undefined);
+      this.changeListeners.forEach((listener) => listener(projectId, docName, userId));
+    }
+    const failed = stored.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return this.store.feedPosition(projectId);
   }
 
   get loadedCount(): number {
@@ -60,10 +96,10 @@ export class RoomRegistry {
         fanout: this.fanout,
         feeds: this.feeds,
         instanceId: this.instanceId,
-        nextUpdateId: () => `${this.instanceId}:${++this.updateCount}`,
+        nextUpdateId: () => this.nextUpdateId(),
         limits: this.limits,
         log: this.log,
-        onChange: (r, userId) => this.changeListeners.forEach((listener) => listener(r, userId)),
+        onChange: (r, userId) => this.changeListeners.forEach((listener) => listener(r.projectId, r.docName, userId)),
         onFailed: (r) => this.forget(r),
       });
       const ready = room.load().then(
@@ -87,6 +123,12 @@ export class RoomRegistry {
     room.leave(subscriber);
     if (!room.isIdle || this.closed) return;
     room.scheduleIdleUnload(this.limits.idleUnloadMs, () => void this.unload(room));
+  }
+
+  /** The doc's room if it is loaded and ready here, without loading it. */
+  loaded(projectId: string, docName: string): Room | null {
+    const room = this.rooms.get(roomKey(projectId, docName))?.room;
+    return room?.state === 'ready' ? room : null;
   }
 
   /** Runs `use` with the doc loaded, for server-side reads and writes. */

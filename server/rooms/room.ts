@@ -305,7 +305,7 @@ export class Room {
   async drain(): Promise<void> {
     this.currentState = 'draining';
     await this.flush();
-    if (this.logCount > 0 && this.currentState === 'draining') await this.compact();
+    if (this.logCount >= Math.max(1, this.deps.limits.compactOnUnloadAfterUpdates) && this.currentState === 'draining') await this.compact();
     this.currentState = 'unloaded';
     this.destroy();
   }

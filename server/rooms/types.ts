@@ -22,6 +22,11 @@ export interface RoomLimits {
   /** Fold the update log into a snapshot past this many rows or bytes. */
   compactAfterUpdates: number;
   compactAfterBytes: number;
+  /**
+   * Fold on unload only a log at least this long: loading a few rows costs less than
+   * rewriting them (a share of 10,000 files unloaded into 10,000 compactions).
+   */
+  compactOnUnloadAfterUpdates: number;
 }
 
 export interface ConnectionLimits {

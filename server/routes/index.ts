@@ -11,6 +11,7 @@ import { authRoutes } from './auth.js';
 import { memberRoutes } from './members.js';
 import { projectRoutes } from './projects.js';
 import { tokenRoutes } from './tokens.js';
+import { updateRoutes } from './updates.js';
 import { userRoutes } from './users.js';
 
 /** One plugin per feature, all under /api. */
@@ -26,4 +27,5 @@ export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(aiRoutes);
   await app.register(gitRoutes);
   await app.register(blobRoutes);
+  await app.register(updateRoutes);
 }

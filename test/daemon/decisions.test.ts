@@ -26,7 +26,7 @@ import {
 } from '../../daemon/decisions.js';
 import type { Base } from '../../daemon/local-store.js';
 
-const base = (over: Partial<Base> = {}): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256: 'A', text: 'a\n', ...over });
+const base = (over: Partial<Base> = {}): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256: 'A', textLength: 2, ...over });
 const entry = (over: Partial<IndexEntry> = {}): IndexEntry => ({ id: 'f1', kind: 'text', mode: 0o644, size: 2, ...over });
 const file = (sha256: string, mode = 0o644): DiskFacts => ({ kind: 'file', sha256, mode });
 
@@ -165,8 +165,8 @@ describe('decideUnreportedEdit: an edit here the watcher has not reported, befor
     ['the disk as last synced: nothing to fold', file('A'), base(), 'text', 'text', 'none'],
     ['text edited here, base text known: merge', file('B'), base(), 'text', 'text', 'merge-text'],
     ['a text file replaced by binary bytes here: shared, not overwritten', file('B'), base(), 'binary', 'text', 'share-local'],
-    ['text over a binary base (base text unknown): shared, not overwritten', file('B'), base({ kind: 'binary', text: undefined }), 'text', 'text', 'share-local'],
-    ['a binary file edited here while the teammate changed it: shared, not overwritten', file('B'), base({ kind: 'binary', text: undefined }), 'binary', 'binary', 'share-local'],
+    ['text over a binary base (base text unknown): shared, not overwritten', file('B'), base({ kind: 'binary', textLength: undefined }), 'text', 'text', 'share-local'],
+    ['a binary file edited here while the teammate changed it: shared, not overwritten', file('B'), base({ kind: 'binary', textLength: undefined }), 'binary', 'binary', 'share-local'],
     ['a text edit here while the teammate made the file binary: shared, not merged into bytes', file('B'), base(), 'text', 'binary', 'share-local'],
     ['a file here where the project has a symlink, edited since: shared', file('B'), base(), 'text', 'symlink', 'share-local'],
     ['no base (never synced here): nothing to tell an edit by', file('B'), undefined, 'text', 'text', 'none'],

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { LocalStore, type Base } from '../../daemon/local-store.js';
+import { LocalStore, type Base, type StoredBase } from '../../daemon/local-store.js';
 
 let dir: string;
 
@@ -47,16 +47,26 @@ describe('LocalStore', () => {
 
   it('keeps the last base written for each path, and forgets deleted ones', async () => {
     const store = await LocalStore.open(dir);
-    const base = (sha256: string): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256, text: sha256 });
+    const base = (sha256: string): StoredBase => ({ id: 'f1', kind: 'text', mode: 0o644, sha256, text: `text ${sha256}` });
     store.setBase('a.txt', base('1'));
     store.setBase('a.txt', base('2'));
     store.setBase('b.txt', base('3'));
     store.setBase('c.txt', base('4'));
     store.deleteBase('c.txt');
+    // Readable as set before, while and after it is written.
+    expect(await store.baseText('a.txt')).toBe('text 2');
+    expect(await store.baseText('c.txt')).toBeUndefined();
+    await store.settled();
+    expect(await store.baseText('b.txt')).toBe('text 3');
     await store.close();
 
+    // Memory holds each base without its text, which stays in the store.
     const reopened = await LocalStore.open(dir);
-    expect(Object.fromEntries(await reopened.loadBases())).toEqual({ 'a.txt': base('2'), 'b.txt': base('3') });
+    const inMemory = (sha256: string): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256, textLength: `text ${sha256}`.length });
+    expect(Object.fromEntries(await reopened.loadBases())).toEqual({ 'a.txt': inMemory('2'), 'b.txt': inMemory('3') });
+    expect(await reopened.baseText('a.txt')).toBe('text 2');
+    expect(await reopened.baseText('c.txt')).toBeUndefined();
+    expect(await reopened.baseText('never.txt')).toBeUndefined();
     await reopened.close();
   });
 });

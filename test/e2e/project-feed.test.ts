@@ -41,6 +41,7 @@ beforeAll(async () => {
   const server = await startInProcessServer((config) => {
     config.rooms.idleUnloadMs = 300;
     config.rooms.compactAfterUpdates = 3;
+    config.rooms.compactOnUnloadAfterUpdates = 3;
   });
   app = server.app;
   world = await World.create(server);
@@ -109,10 +110,12 @@ it('resumes an interrupted join into a clone: every differing file backed up, th
   onTestFailed(async () => console.log(await world.dumpLogs()));
   const carol = await world.user('carol');
   await alice.json(['members', project, 'add', 'carol', '--role', 'editor']);
-  // A clone of what the project holds now, with 100 files changed here.
+  // A clone of what the project holds now, with 400 files changed here: each is backed up and
+  // written, so the join is still at work well after its first backup (with 100 it could end
+  // between that backup and the kill).
   const clone: TreeSpec = {};
   for (const [path, entry] of await readTree(a)) if (entry.kind === 'file') clone[path] = entry.bytes;
-  const differing = Array.from({ length: 100 }, (_, k) => pathOf(k * 9));
+  const differing = Array.from({ length: 400 }, (_, k) => pathOf(k * 2));
   for (const path of differing) clone[path] = `carol's own version of ${path}\n`;
   const c = await world.folder('c', clone);
 
