@@ -6,6 +6,7 @@ import { basename, join, resolve, sep } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FolderEvent } from '../common/control-protocol.js';
 import { FolderMirror, type FolderSpec } from './folder-mirror.js';
+import { collectGarbageWhenQuiet } from './idle-gc.js';
 import {
   FOLDERS_FILE,
   LOG_NAME,
@@ -49,7 +50,7 @@ export class Daemon {
     this.log.info({ pid: process.pid, socket: this.socketPath }, 'daemon started');
     for (const spec of await this.loadFolderSpecs()) {
       const mirror = this.createMirror(spec);
-      mirror.resume().then(() => mirror.localStoreSettled()).then(collectGarbageSoon, (err: unknown) => {
+      mirror.resume().then(() => mirror.localStoreSettled()).then(collectGarbageWhenQuiet, (err: unknown) => {
         this.log.error({ err, root: spec.root }, 'resuming a folder failed');
         this.broadcast({ type: 'error', root: spec.root, message: `could not resume: ${(err as Error).message}` });
       });
@@ -172,7 +173,7 @@ export class Daemon {
       await this.dropMirror(root);
       throw err;
     }
-    void mirror.localStoreSettled().then(collectGarbageSoon);
+    void mirror.localStoreSettled().then(collectGarbageWhenQuiet);
     await this.saveFolderSpecs();
     return { projectId: project.id, fullName: project.fullName, files: mirror.status().files };
   }
@@ -203,7 +204,7 @@ export class Daemon {
       await this.dropMirror(root);
       throw err;
     }
-    void mirror.localStoreSettled().then(collectGarbageSoon);
+    void mirror.localStoreSettled().then(collectGarbageWhenQuiet);
     await this.saveFolderSpecs();
     return { projectId: project.id, fullName: project.fullName, files: mirror.status().files, report };
   }
@@ -307,18 +308,6 @@ export async function runDaemon(stateDir: string): Promise<void> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   await daemon.start();
-}
-
-/**
- * A share or join of a large tree leaves hundreds of megabytes of garbage (file bytes, decoded
- * text, encoded updates) that V8 would keep as heap for a long while: a daemon idles for days,
- * so it is collected once the burst is over, local store writes included. `gc` exists when the daemon runs with --expose-gc,
- * as ensureDaemon starts it.
- */
-function collectGarbageSoon(): void {
-  const gc = (globalThis as { gc?: (options?: object) => void }).gc;
-  // 'last-resort' compacts and hands the freed pages back; a plain collection keeps them.
-  if (gc) setTimeout(() => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), 1000).unref();
 }
 
 function daemonMemory(): DaemonMemory {

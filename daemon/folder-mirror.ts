@@ -34,6 +34,7 @@ import { FolderBases } from './folder-bases.js';
 import { DiskWrites } from './disk-writes.js';
 import { ProjectWrites } from './project-writes.js';
 import { Rescans } from './rescans.js';
+import { collectGarbageWhenQuiet } from './idle-gc.js';
 import { GitWatch } from './git-watch.js';
 import { BackupFolder } from './backup-folder.js';
 import { Authors, newClientId } from './authorship.js';
@@ -81,7 +82,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private local!: LocalChanges;
   private remote!: RemoteChanges;
   private readonly rescans = new Rescans({
-    rescan: (checkEveryPath) => this.reconcileOnce(checkEveryPath),
+    rescan: (checkEveryPath) => this.reconcileOnce(checkEveryPath).finally(collectGarbageWhenQuiet),
     compareWithServer: () => this.compareWithServer().catch((err: unknown) => this.log.warn({ err }, 'comparing hashes with the server failed')),
   });
   private readonly queue = new PathQueue({
@@ -90,7 +91,10 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.log.error({ err, path }, 'sync of a path failed');
       this.reports.error(`${path}: ${(err as Error).message}`);
     },
-    idle: () => this.reports.scheduleStatus(),
+    idle: () => {
+      this.reports.scheduleStatus();
+      collectGarbageWhenQuiet();
+    },
   });
   private readonly removals = new RemovalBurst({
     othersWaiting: () => this.parts?.gate.waitingRemovals ?? 0,

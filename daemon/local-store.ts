@@ -24,6 +24,8 @@ import * as Y from 'yjs';
  * doc's "unsaved" mark before the local update that set it.
  */
 const FEED_POSITION_KEY = ['cs_feed_position'];
+/** The state vector of a doc with nothing in it (what Y.encodeStateVector(new Y.Doc()) gives). */
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Map());
 const UNSAVED_PREFIX = 'cs_unsaved';
 /** Docs kept as the updates that made them until their first load (see arrivedDocs). */
 const ARRIVED_DOCS_KEPT = 50_000;
@@ -161,7 +163,7 @@ export class LocalStore {
 
   /** The stored doc's state vector (empty for a doc never stored), without loading the doc. */
   async stateVector(docName: string): Promise<Uint8Array> {
-    if (!this.knownDocs.has(docName)) return Y.encodeStateVector(new Y.Doc());
+    if (!this.knownDocs.has(docName)) return EMPTY_STATE_VECTOR;
     return this.docs.getStateVector(docName);
   }
 

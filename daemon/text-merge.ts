@@ -10,9 +10,10 @@ import { applyTextChange } from '../common/text-diff.js';
 export function mergeText(base: string, ours: string, theirs: string): string {
   if (ours === base || ours === theirs) return theirs;
   if (theirs === base) return ours;
-  const left = new Y.Doc();
+  // Named, so Y.Doc draws no random guid.
+  const left = new Y.Doc({ guid: 'merge-left' });
   left.getText('t').insert(0, base);
-  const right = new Y.Doc();
+  const right = new Y.Doc({ guid: 'merge-right' });
   Y.applyUpdate(right, Y.encodeStateAsUpdate(left));
   applyTextChange(left.getText('t'), base, ours);
   applyTextChange(right.getText('t'), base, theirs);

@@ -182,7 +182,7 @@ export class Room {
   /** A change made by the server itself (a REST write), as one update through the same path. */
   transact(change: (doc: Y.Doc) => void, userId: string): void {
     const before = Y.encodeStateVector(this.doc);
-    const scratch = new Y.Doc();
+    const scratch = new Y.Doc({ guid: this.docName });
     Y.applyUpdate(scratch, Y.encodeStateAsUpdate(this.doc));
     change(scratch);
     const update = Y.encodeStateAsUpdate(scratch, before);
