@@ -299,3 +299,14 @@ export async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; res
   const result = await run();
   return { ms: performance.now() - started, result };
 }
+
+/** A token for `username` from the server's open sign-in (the server runs with open auth). */
+export async function openSignIn(serverUrl: string, username: string): Promise<string> {
+  const response = await fetch(`${serverUrl}/api/auth/open`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username }),
+  });
+  if (!response.ok) throw new Error(`open sign-in of ${username} failed: ${response.status}`);
+  return ((await response.json()) as { token: string }).token;
+}

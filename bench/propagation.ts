@@ -34,6 +34,7 @@ import {
   table,
   tempDir,
   median,
+  openSignIn,
 } from './lib.js';
 
 const EDITS = Number(process.env.BENCH_PROPAGATION_EDITS) || 300;
@@ -49,7 +50,7 @@ const EDITED: { path: string; bytes: number }[] = [
   { path: 'lib/large.js', bytes: 100 * 1024 },
   { path: 'lib/bundle.js', bytes: 400 * 1024 },
 ];
-/** Files that are there but not edited, so the project is not trivially small. */
+/** Files that are there but not edited, so the project is not trivially small (propagation-large.ts: 40,000). */
 const BYSTANDERS = 200;
 
 const WORDS = ['const', 'let', 'return', 'function', 'value', 'items', 'map', 'filter', 'await', 'result', 'index', 'user', 'project', 'file', 'if', 'else', 'for', 'of', 'new', 'this'];
@@ -259,7 +260,7 @@ class RelayObserver {
   }
 }
 
-export async function runPropagation(): Promise<string> {
+export async function runPropagation(bystanders = BYSTANDERS): Promise<string> {
   const cleanup = new Cleanup();
   const loadBefore = loadavg()[0]!;
   try {
@@ -272,7 +273,9 @@ export async function runPropagation(): Promise<string> {
     const random = seededRandom(20240611);
     const contents = new Map<string, string>();
     for (const { path, bytes } of EDITED) contents.set(path, codeText(random, bytes));
-    for (let i = 0; i < BYSTANDERS; i++) contents.set(`pkg/m${i % 10}/file${i}.ts`, codeText(random, 200 + Math.floor(random() * 4000)));
+    // About 100 files a folder, as in a real tree.
+    const folders = Math.max(10, Math.round(bystanders / 100));
+    for (let i = 0; i < bystanders; i++) contents.set(`pkg/m${i % folders}/file${i}.ts`, codeText(random, 200 + Math.floor(random() * 4000)));
     for (const [path, text] of contents) {
       await mkdir(dirname(join(folderA, path)), { recursive: true });
       await writeFile(join(folderA, path), text);
@@ -415,14 +418,4 @@ export async function runPropagation(): Promise<string> {
   }
 }
 
-async function openSignIn(serverUrl: string, username: string): Promise<string> {
-  const response = await fetch(`${serverUrl}/api/auth/open`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username }),
-  });
-  if (!response.ok) throw new Error(`open sign-in of ${username} failed: ${response.status}`);
-  return ((await response.json()) as { token: string }).token;
-}
-
-export default { name: 'Edit propagation between two daemons', run: runPropagation };
+export default { name: 'Edit propagation between two daemons', run: () => runPropagation() };
