@@ -70,7 +70,8 @@ export async function startServerProcess(cleanup: Cleanup, dataDir: string, data
   const storage = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', dataDir];
   const child = spawn(process.execPath, [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', ...storage, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: dataDir, CODESHARE_HOME: dataDir },
+    // BENCH_SERVER_NODE_OPTIONS: say, --heapsnapshot-signal=SIGUSR2 to look inside the server.
+    env: { PATH: process.env.PATH ?? '', HOME: dataDir, CODESHARE_HOME: dataDir, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) },
   });
   let stopped: Promise<ServerStop | null> | null = null;
   const stop = () => {
@@ -119,12 +120,13 @@ export class BenchUser {
   private constructor(
     readonly name: string,
     readonly home: string,
+    private readonly extraEnv: Record<string, string>,
   ) {}
 
-  /** Signs in (open mode) and registers `daemon stop` as a clean-up. */
-  static async signIn(cleanup: Cleanup, name: string, serverUrl: string): Promise<BenchUser> {
+  /** Signs in (open mode) and registers `daemon stop` as a clean-up; `env` is added to the daemon's and the CLI's environment. */
+  static async signIn(cleanup: Cleanup, name: string, serverUrl: string, env: Record<string, string> = {}): Promise<BenchUser> {
     const home = await tempDir(cleanup, `home-${name}`);
-    const user = new BenchUser(name, home);
+    const user = new BenchUser(name, home, env);
     cleanup.add(`stop ${name}'s daemon`, () => user.stopDaemon());
     await user.cli(['auth', 'login', '--server', serverUrl, '--name', name]);
     if (PROFILE_DIR) await user.startProfiledDaemon();
@@ -132,7 +134,7 @@ export class BenchUser {
   }
 
   private get env(): Record<string, string> {
-    return { PATH: process.env.PATH ?? '', HOME: this.home, CODESHARE_HOME: this.home };
+    return { PATH: process.env.PATH ?? '', HOME: this.home, CODESHARE_HOME: this.home, ...this.extraEnv };
   }
 
   /** What `share`/`join` would start, started here first under `--cpu-prof`. */

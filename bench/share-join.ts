@@ -10,7 +10,10 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { promisify } from 'node:util';
 import {
   BenchUser,
@@ -32,6 +35,9 @@ const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_SHARE_ROUNDS) || 3;
 const BASELINE_ROUNDS = Number(process.env.BENCH_SHARE_BASELINES) || 5;
 const IDLE_WINDOW_MS = 10_000;
+/** BENCH_SHARE_EXTRA=0 skips the round on PostgreSQL with chokidar (see postgresChokidarRound). */
+const EXTRA_ROUND = process.env.BENCH_SHARE_EXTRA !== '0';
+const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** What a generated tree holds. */
 export interface TreeShape {
@@ -180,6 +186,9 @@ interface Round {
   phases: { share: Record<string, number>; join: Record<string, number> };
   /** The last round only: a quiet window that includes a periodic rescan. */
   long?: { percent: number[]; busiestSecond: number[]; after: { alice: number; bob: number } };
+  joinDir: string;
+  /** The chokidar round: a process with nothing but chokidar watching the joined folder. */
+  chokidarAlone?: number;
 }
 
 /** The `ms` phases of a daemon's `shared` or `joined` log line (see phaseClock in folder-mirror.ts). */
@@ -195,6 +204,128 @@ function phaseRows(rounds: Round[], side: 'share' | 'join'): string[][] {
     const values = rounds.map((r) => r.phases[side][name]).filter((v): v is number => typeof v === 'number');
     return [`${side}: ${name}`, seconds(median(values)), values.map(seconds).join(', ')];
   });
+}
+
+interface RoundContext {
+  work: string;
+  source: string;
+  expected: Map<string, string>;
+  serverUrl: string;
+  serverPid: number;
+}
+
+/** One share and join with fresh users, daemons, project and folders; `env` goes to both daemons. */
+async function shareJoinRound(ctx: RoundContext, tag: string, shape: TreeShape, longIdle: boolean, env: Record<string, string> = {}): Promise<Round> {
+  const { work, source, expected } = ctx;
+  const roundCleanup = new Cleanup();
+  try {
+    const alice = await BenchUser.signIn(roundCleanup, `alice${tag}`, ctx.serverUrl, env);
+    const bob = await BenchUser.signIn(roundCleanup, `bob${tag}`, ctx.serverUrl, env);
+    const serverBefore = (await memoryOf(ctx.serverPid)).rssMiB;
+    const shareDir = join(work, `share-${tag}`);
+    const joinDir = join(work, `join-${tag}`);
+    roundCleanup.add('remove the round folders', () => Promise.all([rm(shareDir, { recursive: true, force: true }), rm(joinDir, { recursive: true, force: true })]));
+    await run('cp', ['-r', source, shareDir]);
+    // The daemons start first (share/join would start them): their start is timed apart.
+    const daemonStart = await timed(() => alice.cli(['daemon', 'start', '--json']));
+    await bob.cli(['daemon', 'start', '--json']);
+    const share = await timed(() => alice.cli<{ project: string; files: number }>(['share', shareDir, '--name', `tree${tag}`, '--json'], 600_000));
+    await alice.cli(['members', share.result.project, 'add', bob.name, '--role', 'editor', '--json']);
+    const joined = await timed(() => bob.cli(['join', share.result.project, joinDir, '--json'], 600_000));
+    const verified = compareTrees(expected, await hashTree(joinDir));
+    const phases = { share: phasesOf(await alice.daemonLogEntry('shared')), join: phasesOf(await bob.daemonLogEntry('joined')) };
+    const pids = { alice: await alice.daemonPid(), bob: await bob.daemonPid() };
+    // Let start-up work (the first reconcile, acks, the collection of the burst's garbage)
+    // settle before measuring memory and idleness.
+    await sleep(shape.settleMs);
+    const memory = { alice: await memoryOf(pids.alice), bob: await memoryOf(pids.bob) };
+    const serverAfter = (await memoryOf(ctx.serverPid)).rssMiB;
+    const idle = await idleCpu([pids.alice, pids.bob], IDLE_WINDOW_MS);
+    const round: Round = {
+      daemonStartMs: daemonStart.ms,
+      shareMs: share.ms,
+      joinMs: joined.ms,
+      verified,
+      rss: { alice: memory.alice.rssMiB, bob: memory.bob.rssMiB },
+      server: { before: serverBefore, after: serverAfter },
+      peak: { alice: memory.alice.peakMiB, bob: memory.bob.peakMiB },
+      idle: { alice: idle.percent[0]!, bob: idle.percent[1]! },
+      stop: { alice: NaN, bob: NaN, killed: false },
+      phases,
+      joinDir,
+    };
+    if (longIdle) {
+      // Once, a window long enough to include the daemons' periodic rescan.
+      const long = await idleCpu([pids.alice, pids.bob], LONG_IDLE_WINDOW_MS);
+      round.long = { ...long, after: { alice: (await memoryOf(pids.alice)).rssMiB, bob: (await memoryOf(pids.bob)).rssMiB } };
+    }
+    if (env.CODESHARE_WATCHER === 'chokidar') round.chokidarAlone = await chokidarAloneRss(joinDir, shape.settleMs);
+    const [aliceStop, bobStop] = await Promise.all([alice.stopDaemon(), bob.stopDaemon()]);
+    round.stop = { alice: aliceStop?.ms ?? NaN, bob: bobStop?.ms ?? NaN, killed: !!(aliceStop?.killed || bobStop?.killed) };
+    return round;
+  } finally {
+    await roundCleanup.runAll();
+  }
+}
+
+/** VmRSS of a process that only has chokidar watch `root` as the daemon's chokidar backend does, `settleMs` after it is ready. */
+async function chokidarAloneRss(root: string, settleMs: number): Promise<number> {
+  const chokidar = createRequire(import.meta.url).resolve('chokidar');
+  const script = `import(${JSON.stringify(pathToFileURL(chokidar).href)}).then(async ({ default: chokidar }) => {
+  const watcher = chokidar.watch(process.argv[1], { ignored: (p) => p.includes('/.git/') || p.includes('/.codeshare/'), ignoreInitial: true, followSymlinks: false, atomic: false });
+  await new Promise((resolve) => watcher.once('ready', resolve));
+  await new Promise((resolve) => setTimeout(resolve, Number(process.argv[2])));
+  globalThis.gc?.();
+  const status = require('node:fs').readFileSync('/proc/self/status', 'utf8');
+  process.stdout.write(String(Number(/VmRSS:\\s+(\\d+)/.exec(status)[1]) / 1024));
+  await watcher.close();
+});`;
+  const { stdout } = await run(process.execPath, ['--expose-gc', '-e', script, root, String(settleMs)], { maxBuffer: 1024 * 1024 });
+  return Number(stdout);
+}
+
+/**
+ * One more round, apart from the medians: the server on this machine's PostgreSQL (a database
+ * of its own), so its memory is the server's alone, and both daemons watching with chokidar,
+ * against a process that has only chokidar watch the same folder.
+ */
+async function postgresChokidarRound(cleanup: Cleanup, ctx: Omit<RoundContext, 'serverUrl' | 'serverPid'>, shape: TreeShape): Promise<Round> {
+  const database = `codeshare_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${database}`);
+  } finally {
+    await admin.end();
+  }
+  cleanup.add(`drop the database ${database}`, async () => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    await client.query(`drop database if exists ${database}`).finally(() => client.end());
+  });
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${database}`;
+  const server = await startServerProcess(cleanup, join(ctx.work, 'server-pg'), url.toString());
+  try {
+    const round = await shareJoinRound({ ...ctx, serverUrl: server.url, serverPid: server.pid }, 'pg', shape, false, { CODESHARE_WATCHER: 'chokidar' });
+    process.stderr.write(`bench share-join PostgreSQL + chokidar round: share ${seconds(round.shareMs)}, join ${seconds(round.joinMs)}, ${round.verified.length} differences\n`);
+    return round;
+  } finally {
+    await server.stop();
+  }
+}
+
+function extraRoundLine(round: Round, shape: TreeShape): string {
+  const mib = (value: number) => `${value.toFixed(0)} MiB`;
+  const aim = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const growth = round.server.after - round.server.before;
+  const overChokidar = round.rss.bob - (round.chokidarAlone ?? NaN);
+  return [
+    `One more round, not in the medians: the server on this machine's PostgreSQL (a database of its own) and both daemons watching with chokidar (CODESHARE_WATCHER=chokidar).`,
+    `share ${seconds(round.shareMs)}, join ${seconds(round.joinMs)}; joined folder identical: ${round.verified.length === 0 ? 'yes' : `**no** (${round.verified.slice(0, 3).join('; ')})`}.`,
+    `Server VmRSS ${mib(round.server.before)} -> ${mib(round.server.after)} with the project synced and both daemons connected and idle: **${mib(growth)}** for the connected idle project (aim: under 20 MiB: ${aim(growth < 20)}).`,
+    `Daemon VmRSS ${shape.settleMs / 1000} s after join: alice ${mib(round.rss.alice)}, bob ${mib(round.rss.bob)}; a process with only chokidar watching bob's folder: ${mib(round.chokidarAlone ?? NaN)}, so bob's daemon is **${mib(overChokidar)}** over chokidar alone (aim: within 100 MiB: ${aim(overChokidar <= 100)}).`,
+  ].join(' ');
 }
 
 export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string> {
@@ -227,7 +358,7 @@ export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string>
     const cloneLocal: number[] = [];
     for (let i = 0; i < BASELINE_ROUNDS; i++) {
       const a = join(work, `clone-file-${i}`);
-      cloneTransport.push((await timed(() => git(['clone', '-q', '--no-hardlinks', `file://${repo}`, a], work))).ms);
+      cloneTransport.push((await timed(() => git(['clone', '-q', '--no-local', repo, a], work))).ms);
       await rm(a, { recursive: true, force: true });
       const b = join(work, `clone-local-${i}`);
       cloneLocal.push((await timed(() => git(['clone', '-q', '--no-hardlinks', repo, b], work))).ms);
@@ -239,58 +370,12 @@ export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string>
     const server = await startServerProcess(cleanup, join(work, 'server-data'));
     const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const roundCleanup = new Cleanup();
-      try {
-        const alice = await BenchUser.signIn(roundCleanup, `alice${r}`, server.url);
-        const bob = await BenchUser.signIn(roundCleanup, `bob${r}`, server.url);
-        const serverBefore = (await memoryOf(server.pid)).rssMiB;
-        const shareDir = join(work, `share-${r}`);
-        const joinDir = join(work, `join-${r}`);
-        roundCleanup.add('remove the round folders', () => Promise.all([rm(shareDir, { recursive: true, force: true }), rm(joinDir, { recursive: true, force: true })]));
-        await run('cp', ['-r', source, shareDir]);
-        // The daemons start first (share/join would start them): their start is timed apart.
-        const daemonStart = await timed(() => alice.cli(['daemon', 'start', '--json']));
-        await bob.cli(['daemon', 'start', '--json']);
-        const share = await timed(() => alice.cli<{ project: string; files: number }>(['share', shareDir, '--name', `tree${r}`, '--json'], 600_000));
-        await alice.cli(['members', share.result.project, 'add', bob.name, '--role', 'editor', '--json']);
-        const joined = await timed(() => bob.cli(['join', share.result.project, joinDir, '--json'], 600_000));
-        const verified = compareTrees(expected, await hashTree(joinDir));
-        const phases = { share: phasesOf(await alice.daemonLogEntry('shared')), join: phasesOf(await bob.daemonLogEntry('joined')) };
-        const pids = { alice: await alice.daemonPid(), bob: await bob.daemonPid() };
-        // Let start-up work (the first reconcile, acks, the collection of the burst's garbage)
-        // settle before measuring memory and idleness.
-        await sleep(shape.settleMs);
-        const memory = { alice: await memoryOf(pids.alice), bob: await memoryOf(pids.bob) };
-        const serverAfter = (await memoryOf(server.pid)).rssMiB;
-        const idle = await idleCpu([pids.alice, pids.bob], IDLE_WINDOW_MS);
-        const round: Round = {
-          daemonStartMs: daemonStart.ms,
-          shareMs: share.ms,
-          joinMs: joined.ms,
-          verified,
-          rss: { alice: memory.alice.rssMiB, bob: memory.bob.rssMiB },
-          server: { before: serverBefore, after: serverAfter },
-          peak: { alice: memory.alice.peakMiB, bob: memory.bob.peakMiB },
-          idle: { alice: idle.percent[0]!, bob: idle.percent[1]! },
-          stop: { alice: NaN, bob: NaN, killed: false },
-          phases,
-        };
-        rounds.push(round);
-        process.stderr.write(
-          `bench share-join round ${r + 1}/${ROUNDS}: share ${seconds(share.ms)}, join ${seconds(joined.ms)}, ${verified.length} differences\n`,
-        );
-        if (r === ROUNDS - 1) {
-          // Once, a window long enough to include the daemons' periodic rescan.
-          const long = await idleCpu([pids.alice, pids.bob], LONG_IDLE_WINDOW_MS);
-          round.long = { ...long, after: { alice: (await memoryOf(pids.alice)).rssMiB, bob: (await memoryOf(pids.bob)).rssMiB } };
-        }
-        const [aliceStop, bobStop] = await Promise.all([alice.stopDaemon(), bob.stopDaemon()]);
-        round.stop = { alice: aliceStop?.ms ?? NaN, bob: bobStop?.ms ?? NaN, killed: !!(aliceStop?.killed || bobStop?.killed) };
-      } finally {
-        await roundCleanup.runAll();
-      }
+      rounds.push(await shareJoinRound({ work, source, expected, serverUrl: server.url, serverPid: server.pid }, `${r}`, shape, r === ROUNDS - 1));
+      const last = rounds.at(-1)!;
+      process.stderr.write(`bench share-join round ${r + 1}/${ROUNDS}: share ${seconds(last.shareMs)}, join ${seconds(last.joinMs)}, ${last.verified.length} differences\n`);
     }
     const serverStop = await server.stop();
+    const extra = EXTRA_ROUND ? await postgresChokidarRound(cleanup, { work, source, expected }, shape) : null;
     const loadAfter = loadavg()[0]!;
 
     const med = (pick: (round: Round) => number) => median(rounds.map(pick));
@@ -310,7 +395,7 @@ export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string>
         ['step', 'median', 'all runs'],
         [
           ['`cp -r` of the tree', seconds(median(cpTimes)), cpTimes.map(seconds).join(', ')],
-          ['`git clone --no-hardlinks file://...` (pack transport)', seconds(gitClone), cloneTransport.map(seconds).join(', ')],
+          ['`git clone --no-local` (pack transport, as from a server)', seconds(gitClone), cloneTransport.map(seconds).join(', ')],
           ['`git clone --no-hardlinks <path>` (local object copy)', seconds(median(cloneLocal)), cloneLocal.map(seconds).join(', ')],
           ['`codeshare daemon start` (not part of share)', seconds(med((r) => r.daemonStartMs)), rounds.map((r) => seconds(r.daemonStartMs)).join(', ')],
           ['`codeshare share` (returns when the server stored everything)', seconds(med((r) => r.shareMs)), rounds.map((r) => seconds(r.shareMs)).join(', ')],
@@ -319,7 +404,7 @@ export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string>
         ],
       ),
       '',
-      `share + join = **${ratio.toFixed(1)}x** git clone over file:// (aim: within 2x: ${aim(ratio <= 2)}); ${seconds(shareJoin)} in total. Joined folder byte-identical to the tree (sha256 of every file, no missing or extra files): ${failures.length === 0 ? `yes, in all ${ROUNDS} rounds` : `**no**: ${failures.join('; ')}`}.`,
+      `share + join = **${ratio.toFixed(1)}x** \`git clone --no-local\` (aim: within 2x: ${aim(ratio <= 2)}); ${seconds(shareJoin)} in total. Joined folder byte-identical to the tree (sha256 of every file, no missing or extra files): ${failures.length === 0 ? `yes, in all ${ROUNDS} rounds` : `**no**: ${failures.join('; ')}`}.`,
       '',
       'Where the time goes, by the daemons\' own clocks (each phase ends that many seconds after the command reached the daemon):',
       '',
@@ -339,6 +424,8 @@ export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string>
       ),
       '',
       `The server (PGlite, one process): VmRSS ${rounds.map((r) => `${mib(r.server.before)} -> ${mib(r.server.after)}`).join(', ')} (before each round -> with its project synced and idle), so **${mib(med((r) => r.server.after - r.server.before))}** more per connected idle project (median).`,
+      '',
+      extra ? extraRoundLine(extra, shape) : '',
       '',
       last.long
         ? `Over a longer quiet window (${LONG_IDLE_WINDOW_MS / 1000} s, which includes the daemons' 30 s rescan), last round: alice ${pct(last.long.percent[0]!)} on average (busiest second ${pct(last.long.busiestSecond[0]!)}), bob ${pct(last.long.percent[1]!)} (busiest second ${pct(last.long.busiestSecond[1]!)}); RSS afterwards alice ${mib(last.long.after.alice)}, bob ${mib(last.long.after.bob)}.`

@@ -6,7 +6,7 @@ import { basename, join, resolve, sep } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FolderEvent } from '../common/control-protocol.js';
 import { FolderMirror, type FolderSpec } from './folder-mirror.js';
-import { collectGarbageWhenQuiet } from './idle-gc.js';
+import { collectGarbageWhenQuiet } from '../common/idle-gc.js';
 import {
   FOLDERS_FILE,
   LOG_NAME,

@@ -34,7 +34,7 @@ import { FolderBases } from './folder-bases.js';
 import { DiskWrites } from './disk-writes.js';
 import { ProjectWrites } from './project-writes.js';
 import { Rescans } from './rescans.js';
-import { collectGarbageWhenQuiet } from './idle-gc.js';
+import { collectGarbageWhenQuiet } from '../common/idle-gc.js';
 import { GitWatch } from './git-watch.js';
 import { BackupFolder } from './backup-folder.js';
 import { Authors, newClientId } from './authorship.js';

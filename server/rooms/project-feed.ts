@@ -12,6 +12,7 @@
 // a hole left by a message that never came (another instance's) is filled from the log.
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { FeedRow } from './doc-store.js';
+import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
 
 export interface FeedSubscriber {
   sendUpdate(docName: string, update: Uint8Array): void;
@@ -143,6 +144,8 @@ class ProjectFeed {
       start = 0;
     }
     await this.sendStored(subscriber, start, stored);
+    // A catch-up from 0 read and sent the whole project: that garbage goes once all is quiet.
+    if (stored - start > 1000) collectGarbageWhenQuiet();
     const state = this.subscribers.get(subscriber);
     if (!state) return;
     state.caughtUp = true;

@@ -3,6 +3,7 @@
 // is stored.
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
 import type { DocUpdate } from '../../common/doc-updates.js';
 import type { DocStore } from './doc-store.js';
 import type { Fanout } from './fanout.js';
@@ -74,6 +75,7 @@ export class RoomRegistry {
       if (entry) void entry.ready.then((room) => room.state === 'ready' && room.applyRemote(update), () => undefined);
       this.changeListeners.forEach((listener) => listener(projectId, docName, userId));
     }
+    collectGarbageWhenQuiet();
     const failed = stored.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     return this.store.feedPosition(projectId);
@@ -149,6 +151,7 @@ export class RoomRegistry {
       .finally(() => {
         this.forget(room);
         this.unloading.delete(room.key);
+        collectGarbageWhenQuiet();
       });
     this.unloading.set(room.key, done);
     await done;
