@@ -82,7 +82,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private local!: LocalChanges;
   private remote!: RemoteChanges;
   private readonly rescans = new Rescans({
-    rescan: (checkEveryPath) => this.reconcileOnce(checkEveryPath).finally(collectGarbageWhenQuiet),
+    rescan: async (checkEveryPath) => {
+      if (!this.stopped && !this.pausedReason) await rescanFolder(this.parts, { local: this.local, remote: this.remote }, checkEveryPath);
+    },
     compareWithServer: () => this.compareWithServer().catch((err: unknown) => this.log.warn({ err }, 'comparing hashes with the server failed')),
   });
   private readonly queue = new PathQueue({
@@ -432,11 +434,6 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     await resyncDrifted(this.parts, () => this.api.listFiles(this.spec.projectId));
   }
 
-  private async reconcileOnce(checkEveryPath: boolean): Promise<void> {
-    if (this.stopped || this.pausedReason) return;
-    await rescanFolder(this.parts, { local: this.local, remote: this.remote }, checkEveryPath);
-  }
-
   private readonly onIndexUpdate = (_update: Uint8Array, origin: unknown) => {
     if (origin === REMOTE_ORIGIN) this.checkBranch().catch(() => undefined);
   };
@@ -455,8 +452,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   }
 
   status(): FolderStatus {
-    const connection = this.connection.state;
-    const unsaved = this.connection.unsavedCount;
+    const { state: connection, unsavedCount: unsaved } = this.connection;
     const pending = this.queue.busy > 0 || (this.local?.waiting ?? 0) > 0 || this.removals.deciding;
     const gate = this.parts?.gate;
     const state = syncStateOf({ paused: this.pausedReason !== null || gate?.halted === true, connection, unsaved, pending });

@@ -9,6 +9,8 @@
 // daemon at 11% of a core. The rescan is the safety net under the watcher, so it may come less
 // often in a folder that is costly to walk; it never takes more than 1/RESCAN_DUTY_FACTOR of the time.
 
+import { collectGarbageWhenQuiet } from '../common/idle-gc.js';
+
 /** CODESHARE_RESCAN_MS shortens it to exercise the periodic checks (tests, debugging). */
 const RESCAN_INTERVAL_MS = Number(process.env.CODESHARE_RESCAN_MS) || 30_000;
 const RESCAN_DUTY_FACTOR = 20;
@@ -45,6 +47,8 @@ export class Rescans {
     }
     this.running = this.work.rescan(options.checkEveryPath ?? false).finally(() => {
       this.running = null;
+      // A rescan lists the whole folder: what it allocated goes once things are quiet.
+      collectGarbageWhenQuiet();
       if (this.again && !this.stopped) {
         this.again = false;
         void this.request();
