@@ -7,20 +7,19 @@
 // a question with nothing changed, one after an edit, and a query. Last, the server-side memory
 // of a question about a 40,000-file project, read from a process that does only what the server
 // does for a question (refresh the index, build the context).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Insertable, Kysely } from 'kysely';
-import pg from 'pg';
 import { openDatabase, type StorageKind } from '../db/open.js';
 import type { Database, ProjectFilesTable } from '../db/schema.js';
 import { ProjectChunkIndex } from '../server/ai/chunk-index.js';
 import { buildProjectContext, CONTEXT_SHARES, fitExcerpts, rankChunks } from '../server/ai/context.js';
 import { ProjectIndexes, refreshIndex } from '../server/ai/project-indexes.js';
 import { defaultServerConfig } from '../server/config.js';
-import { Cleanup, median, memoryOf, ms, seededRandom, table, tempDir } from './lib.js';
+import { Cleanup, freshPostgresDatabase, median, memoryOf, ms, POSTGRES_ADMIN_URL, seededRandom, table, tempDir } from './lib.js';
 
 const FILES = 2000;
 const QUESTIONS = 200;
@@ -29,7 +28,6 @@ const UNCHANGED = 5;
 const CALLERS_PER_KEY_SYMBOL = 4;
 /** The large project of the memory figures (BENCH_AI_LARGE_FILES for a smaller check). */
 const LARGE_FILES = Number(process.env.BENCH_AI_LARGE_FILES) || 40_000;
-const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const VERBS = ['parse', 'build', 'load', 'flush', 'merge', 'resolve', 'render', 'encode', 'decode', 'validate', 'schedule', 'retry', 'compute', 'fetch', 'store', 'sync', 'apply', 'compact', 'normalize', 'reconcile', 'split', 'publish', 'archive', 'refresh'];
 const QUALIFIERS = ['pending', 'remote', 'local', 'stale', 'partial', 'cached', 'signed', 'nested', 'primary', 'draft', 'shared', 'expired'];
@@ -169,29 +167,6 @@ interface Storage {
   url?: string;
   /** PGlite's folder. */
   dataDir: string;
-}
-
-/** A new PostgreSQL database, dropped at clean-up; null when no PostgreSQL answers. */
-async function freshPostgresDatabase(cleanup: Cleanup): Promise<string | null> {
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  const name = `codeshare_bench_${randomBytes(4).toString('hex')}`;
-  try {
-    await admin(`create database ${name}`);
-  } catch {
-    return null;
-  }
-  cleanup.add(`drop ${name}`, () => admin(`drop database if exists ${name} with (force)`));
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function createStorage(cleanup: Cleanup, kind: StorageKind): Promise<Storage | null> {

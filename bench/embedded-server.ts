@@ -5,15 +5,17 @@
 //
 // Every figure is the VmRSS of the whole process tree (a server with a PGlite worker or
 // process included), read after a quiet moment and a collection where the process allows it.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLITE_START_PARAMS } from '../db/open.js';
 import { generateTree, type TreeShape } from './share-join.js';
 import { BenchUser, Cleanup, median, memoryOf, sleep, startServerProcess, table, tempDir } from './lib.js';
 
+const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_EMBEDDED_ROUNDS) || 3;
 const PROJECTS = Number(process.env.BENCH_EMBEDDED_PROJECTS) || 3;
 const PROJECT_SHAPE: TreeShape = { files: 2000, folders: 150, largeTextShare: 0, binaryShare: 0.02, smallText: [300, 4 * 1024], settleMs: 0 };
@@ -100,7 +102,7 @@ async function oneRound(work: string, round: number, tree: string): Promise<Roun
     for (let p = 0; p < PROJECTS; p++) {
       const user = await BenchUser.signIn(cleanup, `owner${round}-${p}`, fresh.server.url);
       const folder = join(work, `project-${round}-${p}`);
-      await spawnCopy(tree, folder);
+      await run('cp', ['-r', tree, folder]);
       await user.cli(['share', folder, '--name', `idle${p}`, '--json'], 600_000);
       await user.stopDaemon();
       await sleep(UNLOAD_WAIT_MS);
@@ -117,13 +119,6 @@ async function oneRound(work: string, round: number, tree: string): Promise<Roun
   } finally {
     await cleanup.runAll();
   }
-}
-
-function spawnCopy(from: string, to: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('cp', ['-r', from, to], { stdio: 'ignore' });
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cp exited ${code}`))));
-  });
 }
 
 export async function runEmbeddedServer(): Promise<string> {

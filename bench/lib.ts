@@ -4,10 +4,12 @@
 // Everything listens on and talks to 127.0.0.1 only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import pg from 'pg';
 
 export const REPO_ROOT = join(import.meta.dirname, '../..');
 export const CLI_ENTRY = join(REPO_ROOT, 'bin/codeshare.js');
@@ -311,4 +313,30 @@ export async function openSignIn(serverUrl: string, username: string): Promise<s
   });
   if (!response.ok) throw new Error(`open sign-in of ${username} failed: ${response.status}`);
   return ((await response.json()) as { token: string }).token;
+}
+
+/** The PostgreSQL server the benchmarks' PostgreSQL runs create their databases on. */
+export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A new empty database on that server, dropped by the clean-up; null when none answers. */
+export async function freshPostgresDatabase(cleanup: Cleanup): Promise<string | null> {
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const name = `codeshare_bench_${randomBytes(4).toString('hex')}`;
+  try {
+    await admin(`create database ${name}`);
+  } catch {
+    return null;
+  }
+  cleanup.add(`drop ${name}`, () => admin(`drop database if exists ${name} with (force)`));
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

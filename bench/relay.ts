@@ -13,9 +13,7 @@
 // its one thread, and the latency then measured the benchmark's queue, not the server. Applied
 // they must be: a client that never saw its teammates' text would insert where the server has
 // to resolve ever longer runs of concurrent inserts, work no real session asks of it.
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import pg from 'pg';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { PROTOCOL_VERSION,
@@ -28,7 +26,7 @@ import { PROTOCOL_VERSION,
   messagePersisted,
   messageSync,
 } from '../common/protocol.js';
-import { Cleanup, cpuSecondsOf, median, memoryOf, ms, percentile, seededRandom, sleep, startServerProcess, table, tempDir } from './lib.js';
+import { Cleanup, cpuSecondsOf, freshPostgresDatabase, median, memoryOf, ms, percentile, POSTGRES_ADMIN_URL, seededRandom, sleep, startServerProcess, table, tempDir } from './lib.js';
 
 const PROJECTS = 20;
 const CLIENTS_PER_PROJECT = 10;
@@ -37,33 +35,9 @@ const WARMUP_MS = 2000;
 const MEASURE_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 const RUNS = Number(process.env.BENCH_RELAY_RUNS ?? 3);
-/** The PostgreSQL server the Postgres runs create their databases on (skipped when it does not answer). */
-const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 type Storage = 'PGlite' | 'PostgreSQL';
 
-/** A new empty database on the PostgreSQL server, dropped by the clean-up; null when none answers. */
-async function freshPostgresDatabase(cleanup: Cleanup): Promise<string | null> {
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  const name = `codeshare_bench_${randomBytes(4).toString('hex')}`;
-  try {
-    await admin(`create database ${name}`);
-  } catch {
-    return null;
-  }
-  cleanup.add(`drop ${name}`, () => admin(`drop database if exists ${name} with (force)`));
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 const FILE_ID = 'shared';
 /** Docs loaded on top, to measure what one more loaded doc costs in server memory. */
 const EXTRA_DOCS = 1000;

@@ -13,7 +13,6 @@ import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { promisify } from 'node:util';
 import {
   BenchUser,
@@ -28,6 +27,8 @@ import {
   table,
   tempDir,
   timed,
+  freshPostgresDatabase,
+  POSTGRES_ADMIN_URL,
 } from './lib.js';
 
 const run = promisify(execFile);
@@ -37,7 +38,6 @@ const BASELINE_ROUNDS = Number(process.env.BENCH_SHARE_BASELINES) || 5;
 const IDLE_WINDOW_MS = 10_000;
 /** BENCH_SHARE_EXTRA=0 skips the round on PostgreSQL with chokidar (see postgresChokidarRound). */
 const EXTRA_ROUND = process.env.BENCH_SHARE_EXTRA !== '0';
-const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** What a generated tree holds. */
 export interface TreeShape {
@@ -289,23 +289,10 @@ async function chokidarAloneRss(root: string, settleMs: number): Promise<number>
  * of its own), so its memory is the server's alone, and both daemons watching with chokidar,
  * against a process that has only chokidar watch the same folder.
  */
-async function postgresChokidarRound(cleanup: Cleanup, ctx: Omit<RoundContext, 'serverUrl' | 'serverPid'>, shape: TreeShape): Promise<Round> {
-  const database = `codeshare_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${database}`);
-  } finally {
-    await admin.end();
-  }
-  cleanup.add(`drop the database ${database}`, async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await client.connect();
-    await client.query(`drop database if exists ${database}`).finally(() => client.end());
-  });
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${database}`;
-  const server = await startServerProcess(cleanup, join(ctx.work, 'server-pg'), url.toString());
+async function postgresChokidarRound(cleanup: Cleanup, ctx: Omit<RoundContext, 'serverUrl' | 'serverPid'>, shape: TreeShape): Promise<Round | null> {
+  const url = await freshPostgresDatabase(cleanup);
+  if (!url) return null;
+  const server = await startServerProcess(cleanup, join(ctx.work, 'server-pg'), url);
   try {
     const round = await shareJoinRound({ ...ctx, serverUrl: server.url, serverPid: server.pid }, 'pg', shape, false, { CODESHARE_WATCHER: 'chokidar' });
     process.stderr.write(`bench share-join PostgreSQL + chokidar round: share ${seconds(round.shareMs)}, join ${seconds(round.joinMs)}, ${round.verified.length} differences\n`);
@@ -425,7 +412,7 @@ export async function runShareJoin(shape: TreeShape = MIXED_5K): Promise<string>
       '',
       `The server (PGlite, one process): VmRSS ${rounds.map((r) => `${mib(r.server.before)} -> ${mib(r.server.after)}`).join(', ')} (before each round -> with its project synced and idle), so **${mib(med((r) => r.server.after - r.server.before))}** more per connected idle project (median).`,
       '',
-      extra ? extraRoundLine(extra, shape) : '',
+      extra ? extraRoundLine(extra, shape) : EXTRA_ROUND ? `The round on PostgreSQL was not run: no PostgreSQL answered at ${POSTGRES_ADMIN_URL} (BENCH_POSTGRES_URL).` : '',
       '',
       last.long
         ? `Over a longer quiet window (${LONG_IDLE_WINDOW_MS / 1000} s, which includes the daemons' 30 s rescan), last round: alice ${pct(last.long.percent[0]!)} on average (busiest second ${pct(last.long.busiestSecond[0]!)}), bob ${pct(last.long.percent[1]!)} (busiest second ${pct(last.long.busiestSecond[1]!)}); RSS afterwards alice ${mib(last.long.after.alice)}, bob ${mib(last.long.after.bob)}.`

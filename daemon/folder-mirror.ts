@@ -34,7 +34,6 @@ import { FolderBases } from './folder-bases.js';
 import { DiskWrites } from './disk-writes.js';
 import { ProjectWrites } from './project-writes.js';
 import { Rescans } from './rescans.js';
-import { collectGarbageWhenQuiet } from '../common/idle-gc.js';
 import { GitWatch } from './git-watch.js';
 import { BackupFolder } from './backup-folder.js';
 import { Authors, newClientId } from './authorship.js';
@@ -93,10 +92,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       this.log.error({ err, path }, 'sync of a path failed');
       this.reports.error(`${path}: ${(err as Error).message}`);
     },
-    idle: () => {
-      this.reports.scheduleStatus();
-      collectGarbageWhenQuiet();
-    },
+    idle: () => this.reports.scheduleStatus(),
   });
   private readonly removals = new RemovalBurst({
     othersWaiting: () => this.parts?.gate.waitingRemovals ?? 0,

@@ -1,6 +1,7 @@
 // The per-path queue: each path's work runs one at a time, in the order it was asked for, so a
 // local edit and a remote edit of one file never interleave; different paths proceed at once.
 // A failed piece of work is reported and does not stop the path's later work.
+import { collectGarbageWhenQuiet } from '../common/idle-gc.js';
 
 export interface PathQueueHooks {
   /** Runs before each piece of work; false skips it (the folder stopped, or is paused). */
@@ -26,6 +27,8 @@ export class PathQueue {
     void next.then(() => {
       if (this.tails.get(path) === next) this.tails.delete(path);
       this.hooks.idle(path);
+      // The whole queue ran dry (after a burst, a teammate's checkout): its garbage can go.
+      if (this.tails.size === 0) collectGarbageWhenQuiet();
     });
     return next;
   }
