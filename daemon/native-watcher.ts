@@ -23,6 +23,7 @@ import type { AsyncSubscription, Event } from '@parcel/watcher';
 import type { Logger } from 'pino';
 import type { IgnoreRules } from '../common/ignore-rules.js';
 import { inotifyWatchLimit, watchLimitError, type DiskEvent, type DiskWatcher } from './disk-watcher.js';
+import { HotFolders } from './hot-folders.js';
 
 type Parcel = typeof import('@parcel/watcher');
 
@@ -61,6 +62,8 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
   private readonly stale = { folders: new Set<string>(), since: 0, timer: null as NodeJS.Timeout | null };
   /** New folders watched by a subscription of their own (see the header), by relative path. */
   private readonly subtrees = new Map<string, AsyncSubscription>();
+  /** The folders of the files changed last, watched without @parcel/watcher's batching delay. */
+  private readonly hot: HotFolders;
 
   constructor(
     private readonly parcel: Parcel,
@@ -71,6 +74,7 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
     private readonly queuedEvents: number,
   ) {
     super();
+    this.hot = new HotFolders(root, (path) => this.emit('event', { type: 'changed', path }));
   }
 
   async start(): Promise<void> {
@@ -152,6 +156,7 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
 
   async close(): Promise<void> {
     this.closed = true;
+    this.hot.close();
     if (this.burst.timer) clearTimeout(this.burst.timer);
     if (this.stale.timer) clearTimeout(this.stale.timer);
     await this.dropSubtrees(null);
@@ -202,8 +207,15 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
       if (path === null || this.closed) continue;
       if (event.type === 'delete') this.removed(path);
       else if (kinds[i]?.isDirectory()) await this.listFolder(path);
-      else this.emit('event', { type: 'changed', path });
+      else this.fileChanged(path);
     }
+  }
+
+  /** A file was written: said, and its folder is watched for the next edit (see hot-folders.ts). */
+  private fileChanged(path: string): void {
+    this.emit('event', { type: 'changed', path });
+    const slash = path.lastIndexOf('/');
+    this.hot.touch(slash === -1 ? '' : path.slice(0, slash));
   }
 
   /**
@@ -214,6 +226,7 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
   private removed(path: string): void {
     this.emit('event', { type: 'removed', path });
     if (!this.folders.has(path)) return;
+    this.hot.forget(path);
     for (const folder of this.folders) if (folder === path || folder.startsWith(`${path}/`)) this.folders.delete(folder);
     void this.dropSubtrees(path);
     this.emit('event', { type: 'removed-folder', path });
