@@ -5,7 +5,7 @@
 // Mutagen's reconcile_test.go).
 import { sharedMode, type IndexEntry } from '../common/index-entry.js';
 import type { ConnectionState, SyncState } from '../common/control-protocol.js';
-import type { Base } from './local-store.js';
+import type { Base } from './base-store.js';
 
 /** What the disk holds at a path, as far as deciding needs: its kind, bytes' hash and mode. */
 export type DiskFacts = { kind: 'file'; sha256: string; mode: number } | { kind: 'symlink'; sha256: string } | { kind: 'dir' } | null;

@@ -2,12 +2,12 @@
 // change is a diff against it, a remote change is written only once the disk's change since it
 // was folded in. Kept in the folder's local store; memory holds each base without its text.
 import type { IndexEntry } from '../common/index-entry.js';
-import { baseInMemory, type Base, type LocalStore, type StoredBase } from './local-store.js';
+import { baseInMemory, type Base, type BaseStore, type StoredBase } from './base-store.js';
 
 export class FolderBases implements Iterable<[string, Base]> {
   constructor(
     private readonly bases: Map<string, Base>,
-    private readonly store: LocalStore,
+    private readonly store: BaseStore,
   ) {}
 
   get(path: string): Base | undefined {
@@ -33,7 +33,7 @@ export class FolderBases implements Iterable<[string, Base]> {
     this.bases.set(path, kept);
     // Rescans confirm thousands of unchanged bases: only a change is written.
     if (known && sameBase(known, kept)) return;
-    this.store.setBase(path, base);
+    this.store.set(path, base);
   }
 
   /** The base of `source`, changed by `change`, becomes the base of `path` (its text read from the store). */
@@ -46,14 +46,14 @@ export class FolderBases implements Iterable<[string, Base]> {
   /** The text of the path's base (read from the store: memory keeps only its length). */
   async text(path: string): Promise<string | undefined> {
     if (this.bases.get(path)?.textLength === undefined) return undefined;
-    const text = await this.store.baseText(path);
+    const text = await this.store.text(path);
     if (text === undefined) throw new Error(`the base text of ${path} is missing from the local store`);
     return text;
   }
 
   delete(path: string): void {
     this.bases.delete(path);
-    this.store.deleteBase(path);
+    this.store.delete(path);
   }
 }
 

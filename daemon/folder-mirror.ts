@@ -166,6 +166,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Opens the local state and the rules, and builds the parts; shared by every way of starting. */
   private async open(): Promise<void> {
     const { root } = this.spec;
+    // The walk for .gitignore files waits on the disk, as the store's reads do: both at once.
+    const rulesLoaded = IgnoreRules.load(root, { logger: this.log });
+    rulesLoaded.catch(() => undefined); // Awaited below; a failure of the store's open comes first.
     this.store = await LocalStore.open(this.storeDir, this.log);
     const docs = new FileDocs(this.store, this.clientId, {
       follow: this.followDoc,
@@ -175,10 +178,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.feed = new FolderFeed(this.connection, this.store, docs, (id) => this.remote.docChanged(id));
     await this.feed.load();
     this.authors = await Authors.load(this.storeDir, this.spec.username, this.clientId);
-    const rules = await IgnoreRules.load(root, { logger: this.log });
-    const index = await this.store.loadDoc(INDEX_DOC);
+    const [rules, index, storedBases] = await Promise.all([rulesLoaded, this.store.loadDoc(INDEX_DOC), this.store.bases.loadAll()]);
     index.clientID = this.clientId;
-    const bases = new FolderBases(await this.store.loadBases(), this.store);
+    const bases = new FolderBases(storedBases, this.store.bases);
     const ownWrites = new OwnWrites();
     const forgetBase = (path: string) => this.remote.forgetBase(path);
     const disk = new DiskWrites({

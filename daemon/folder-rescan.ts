@@ -7,7 +7,7 @@ import { contentText, filesMap } from '../common/index-entry.js';
 import type { ProjectFile } from '../common/project-file.js';
 import { decideRescanFinding, projectAheadOfBase } from './decisions.js';
 import { driftedDocs } from './server-drift.js';
-import type { Base } from './local-store.js';
+import type { Base } from './base-store.js';
 import { entryAt, indexEntries, type FolderParts } from './folder-parts.js';
 import type { LocalChanges } from './local-changes.js';
 import type { RemoteChanges } from './remote-changes.js';

@@ -1,20 +1,19 @@
 // The folder's durable local state: every doc the folder follows, in y-leveldb, and what the
-// disk held when it last agreed with the docs ("bases"), in a LevelDB of its own. Edits made
-// offline or while the daemon was down are found at start by comparing the disk with these
-// bases, and synced by state vector, not by re-sending the project.
+// disk held when it last agreed with the docs ("bases", base-store.ts). Edits made offline or
+// while the daemon was down are found at start by comparing the disk with these bases, and
+// synced by state vector, not by re-sending the project.
 //
 // y-leveldb runs every operation through one promise chain, one after the other: a share or a
 // join of 5,000 files queued 20,000 of them (seconds of waiting). So bases, which change with
-// every file written, are kept apart and written behind, many per batch; and a doc this store
-// has never held is created empty without asking LevelDB. A base written late is safe: a
-// restart that finds the disk ahead of an older base merges the two and finds no change.
+// every file written, are kept apart (a LevelDB of their own); and a doc this store has never
+// held is created empty without asking LevelDB.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Level } from 'level';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { Logger } from 'pino';
 import { LeveldbPersistence } from 'y-leveldb';
+import { BaseStore } from './base-store.js';
 import { STORED_ORIGIN, isFromServer } from './origins.js';
 import * as Y from 'yjs';
 
@@ -33,40 +32,13 @@ const ARRIVED_DOCS_KEPT = 50_000;
 const UNSAVED_END = 'cs_unsavee';
 
 
-/** What a path held on disk when disk and project last agreed, as the store keeps it. */
-export interface StoredBase {
-  id: string;
-  kind: 'text' | 'binary' | 'symlink';
-  mode: number;
-  sha256: string;
-  /** Text files: the text itself, needed to merge a disk edit with a concurrent remote one. */
-  text?: string;
-  target?: string;
-}
-
-/**
- * A base as memory holds it: the length of its text, not the text, which is read from the
- * store when a merge needs it (the bases of a 40,000-file tree would hold all of its text).
- */
-export interface Base extends Omit<StoredBase, 'text'> {
-  textLength?: number;
-}
-
-export function baseInMemory({ text, ...base }: StoredBase): Base {
-  return text === undefined ? base : { ...base, textLength: text.length };
-}
-
 export class LocalStore {
   private readonly docs: LeveldbPersistence;
-  private readonly bases: Level<string, StoredBase>;
+  /** Opened with the store (see open). */
+  bases!: BaseStore;
   private readonly bound = new Map<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
   /** Docs stored here; any other is new and starts empty. */
   private knownDocs = new Set<string>();
-  /** Bases not yet written: a base, or null for a removal; then the batch being written. */
-  private pendingBases = new Map<string, StoredBase | null>();
-  private basesInWrite = new Map<string, StoredBase | null>();
-  private writingBases: Promise<void> = Promise.resolve();
-  private basesScheduled = false;
   /** Docs marked unsaved in the store (see markUnsaved), so a mark is written once, not per keystroke. */
   private unsavedMarks = new Set<string>();
   private pendingMarks: Map<string, boolean> | null = null;
@@ -78,18 +50,14 @@ export class LocalStore {
   /** New docs gathered for one LevelDB batch, while that batch waits its turn (see storeNewDoc). */
   private newDocs: { ops: { type: 'put'; key: (string | number)[]; value: Buffer }[]; stored: Promise<void> } | null = null;
 
-  private constructor(
-    readonly dir: string,
-    private readonly log?: Logger,
-  ) {
+  private constructor(readonly dir: string) {
     this.docs = new LeveldbPersistence(join(dir, 'docs'));
-    this.bases = new Level<string, StoredBase>(join(dir, 'bases'), { valueEncoding: 'json' });
   }
 
   static async open(dir: string, log?: Logger): Promise<LocalStore> {
     await mkdir(dir, { recursive: true });
-    const store = new LocalStore(dir, log);
-    await store.bases.open();
+    const store = new LocalStore(dir);
+    store.bases = await BaseStore.open(dir, log);
     store.knownDocs = new Set(await store.docs.getAllDocNames());
     store.unsavedMarks = new Set(await store.docs._transact(async (db) => (await db.keys({ gte: [UNSAVED_PREFIX], lt: [UNSAVED_END] }).all()).map((key) => String(key[1]))));
     return store;
@@ -254,7 +222,7 @@ export class LocalStore {
   /** Resolves once every write asked for so far reached LevelDB (a join's run on for seconds). */
   async settled(): Promise<void> {
     await this.docs._transact(async () => undefined);
-    await this.writingBases;
+    await this.bases.settled();
   }
 
   release(doc: Y.Doc): void {
@@ -263,68 +231,9 @@ export class LocalStore {
     this.bound.delete(doc);
   }
 
-  async loadBases(): Promise<Map<string, Base>> {
-    const bases = new Map<string, Base>();
-    for await (const [path, base] of this.bases.iterator()) bases.set(path, baseInMemory(base));
-    return bases;
-  }
-
-  /** The text of the path's base as last set (written or still waiting to be). */
-  async baseText(path: string): Promise<string | undefined> {
-    for (const waiting of [this.pendingBases, this.basesInWrite]) {
-      if (waiting.has(path)) return waiting.get(path)?.text;
-    }
-    try {
-      return (await this.bases.get(path))?.text;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'LEVEL_NOT_FOUND') return undefined;
-      throw err;
-    }
-  }
-
-  setBase(path: string, base: StoredBase): void {
-    this.pendingBases.set(path, base);
-    this.scheduleBaseWrite();
-  }
-
-  deleteBase(path: string): void {
-    this.pendingBases.set(path, null);
-    this.scheduleBaseWrite();
-  }
-
-  private scheduleBaseWrite(): void {
-    if (this.basesScheduled) return;
-    this.basesScheduled = true;
-    this.writingBases = this.writingBases.then(
-      () =>
-        new Promise<void>((resolve) =>
-          setImmediate(() => {
-            this.basesScheduled = false;
-            void this.writePendingBases().then(resolve);
-          }),
-        ),
-    );
-  }
-
-  private async writePendingBases(): Promise<void> {
-    const pending = this.pendingBases;
-    this.pendingBases = new Map();
-    if (pending.size === 0) return;
-    const ops = [...pending].map(([key, value]) =>
-      value ? { type: 'put' as const, key, value } : { type: 'del' as const, key },
-    );
-    // Readable (baseText) until LevelDB has it.
-    this.basesInWrite = pending;
-    // A failed write leaves the older bases, which the merge at the next start tolerates.
-    await this.bases.batch(ops).catch((err: unknown) => this.log?.warn({ err, count: ops.length }, 'storing bases failed'));
-    if (this.basesInWrite === pending) this.basesInWrite = new Map();
-  }
-
   async close(): Promise<void> {
     for (const [doc, store] of this.bound) doc.off('update', store);
     this.bound.clear();
-    await this.writingBases;
-    await this.writePendingBases();
     await this.bases.close();
     await this.docs.destroy();
   }

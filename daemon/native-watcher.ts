@@ -17,9 +17,10 @@
 // - ignored folders are not watched at all: they are found by a walk before subscribing, and
 //   found again when the ignore rules change (rulesChanged).
 import { EventEmitter } from 'node:events';
-import { lstat, opendir, readFile } from 'node:fs/promises';
+import { lstat, opendir, readFile, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { AsyncSubscription, Event } from '@parcel/watcher';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { IgnoreRules } from '../common/ignore-rules.js';
 import { inotifyWatchLimit, watchLimitError, type DiskEvent, type DiskWatcher } from './disk-watcher.js';
@@ -34,6 +35,8 @@ const REFRESH_QUIET_MS = 200;
 const REFRESH_MAX_MS = 2_000;
 /** Linux's default fs.inotify.max_queued_events, where /proc does not say. */
 const DEFAULT_QUEUED_EVENTS = 16_384;
+/** Folders listed at once by the walk before subscribing. */
+const LIST_CONCURRENCY = 16;
 
 /** The native watcher, or null (logged) when its binary does not load on this system. */
 export async function loadNativeWatcher(root: string, rules: IgnoreRules, log: Logger): Promise<NativeWatcher | null> {
@@ -164,24 +167,30 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
     this.subscription = null;
   }
 
-  /** Lists the tree below `path`: its folders are remembered, its ignored folders returned (absolute). */
+  /**
+   * Lists the tree below `path`, a depth at a time and LIST_CONCURRENCY folders at once: its
+   * folders are remembered, its ignored folders returned (absolute).
+   */
   private async walk(path: string): Promise<string[]> {
     const ignored: string[] = [];
-    const dir = await opendir(join(this.root, path)).catch(() => null);
-    if (!dir) return ignored;
-    const below: string[] = [];
-    for await (const entry of dir) {
-      if (!entry.isDirectory()) continue;
-      const child = path === '' ? entry.name : `${path}/${entry.name}`;
-      if (this.rules.ignores(child, true)) ignored.push(join(this.root, child));
-      else below.push(child);
-    }
-    // One folder open at a time (per level): a tree of thousands of folders must not open them all at once.
-    for (const child of below) {
-      this.folders.add(child);
-      ignored.push(...(await this.walk(child)));
+    const limit = pLimit(LIST_CONCURRENCY);
+    for (let level = [path]; level.length > 0; ) {
+      const listed = await Promise.all(level.map((folder) => limit(() => this.subfolders(folder))));
+      level = [];
+      for (const child of listed.flat()) {
+        if (this.rules.ignores(child, true)) ignored.push(join(this.root, child));
+        else {
+          this.folders.add(child);
+          level.push(child);
+        }
+      }
     }
     return ignored;
+  }
+
+  private async subfolders(folder: string): Promise<string[]> {
+    const entries = await readdir(join(this.root, folder), { withFileTypes: true }).catch(() => []);
+    return entries.filter((entry) => entry.isDirectory()).map((entry) => (folder === '' ? entry.name : `${folder}/${entry.name}`));
   }
 
   private onBatch(err: Error | null, events: Event[]): void {

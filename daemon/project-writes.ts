@@ -10,7 +10,7 @@ import { applyTextChange, lineStats } from '../common/text-diff.js';
 import { classifyContent, sha256Hex } from './file-content.js';
 import { modeToShare, storedBase, type FolderBases } from './folder-bases.js';
 import type { FileDocs } from './file-docs.js';
-import type { Base } from './local-store.js';
+import type { Base } from './base-store.js';
 import type { PendingRemoval } from './removal-burst.js';
 import { mergeText } from './text-merge.js';
 

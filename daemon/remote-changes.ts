@@ -15,7 +15,7 @@ import { classifyContent, sha256Hex } from './file-content.js';
 import { decideProjectWrite, decideRemoteRemoval, decideRemoteRename, decideUnreportedEdit, planIndexChanges, type IndexKeyChange } from './decisions.js';
 import type { DiskState } from './disk-reader.js';
 import { baseFor } from './folder-bases.js';
-import type { Base } from './local-store.js';
+import type { Base } from './base-store.js';
 import { LOCAL_ORIGIN, newFileId } from './project-writes.js';
 import { REMOTE_ORIGIN } from './server-connection.js';
 import { PathsByFileId } from './paths-by-id.js';

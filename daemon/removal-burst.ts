@@ -3,7 +3,7 @@
 // burst ends when the disk is quiet BURST_QUIET_MS (every watcher event moves the end), or
 // BURST_MAX_MS after the first removal waited at the latest.
 import type { IndexEntry } from '../common/index-entry.js';
-import type { Base } from './local-store.js';
+import type { Base } from './base-store.js';
 
 export const BURST_QUIET_MS = 300;
 export const BURST_MAX_MS = 3_000;

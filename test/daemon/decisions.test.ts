@@ -24,7 +24,7 @@ import {
   type RescanAction,
   type ScanFinding,
 } from '../../daemon/decisions.js';
-import type { Base } from '../../daemon/local-store.js';
+import type { Base } from '../../daemon/base-store.js';
 
 const base = (over: Partial<Base> = {}): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256: 'A', textLength: 2, ...over });
 const entry = (over: Partial<IndexEntry> = {}): IndexEntry => ({ id: 'f1', kind: 'text', mode: 0o644, size: 2, ...over });

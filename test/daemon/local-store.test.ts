@@ -1,11 +1,13 @@
 // The daemon's local store: docs and bases survive a close and a reopen, including docs
 // written through the batched new-doc path and an update made before that batch ran.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { LocalStore, type Base, type StoredBase } from '../../daemon/local-store.js';
+import type { Base, StoredBase } from '../../daemon/base-store.js';
+import { LocalStore } from '../../daemon/local-store.js';
 
 let dir: string;
 
@@ -48,25 +50,47 @@ describe('LocalStore', () => {
   it('keeps the last base written for each path, and forgets deleted ones', async () => {
     const store = await LocalStore.open(dir);
     const base = (sha256: string): StoredBase => ({ id: 'f1', kind: 'text', mode: 0o644, sha256, text: `text ${sha256}` });
-    store.setBase('a.txt', base('1'));
-    store.setBase('a.txt', base('2'));
-    store.setBase('b.txt', base('3'));
-    store.setBase('c.txt', base('4'));
-    store.deleteBase('c.txt');
+    store.bases.set('a.txt', base('1'));
+    store.bases.set('a.txt', base('2'));
+    store.bases.set('b.txt', base('3'));
+    store.bases.set('c.txt', base('4'));
+    store.bases.delete('c.txt');
     // Readable as set before, while and after it is written.
-    expect(await store.baseText('a.txt')).toBe('text 2');
-    expect(await store.baseText('c.txt')).toBeUndefined();
+    expect(await store.bases.text('a.txt')).toBe('text 2');
+    expect(await store.bases.text('c.txt')).toBeUndefined();
     await store.settled();
-    expect(await store.baseText('b.txt')).toBe('text 3');
+    expect(await store.bases.text('b.txt')).toBe('text 3');
     await store.close();
 
     // Memory holds each base without its text, which stays in the store.
     const reopened = await LocalStore.open(dir);
     const inMemory = (sha256: string): Base => ({ id: 'f1', kind: 'text', mode: 0o644, sha256, textLength: `text ${sha256}`.length });
-    expect(Object.fromEntries(await reopened.loadBases())).toEqual({ 'a.txt': inMemory('2'), 'b.txt': inMemory('3') });
-    expect(await reopened.baseText('a.txt')).toBe('text 2');
-    expect(await reopened.baseText('c.txt')).toBeUndefined();
-    expect(await reopened.baseText('never.txt')).toBeUndefined();
+    expect(Object.fromEntries(await reopened.bases.loadAll())).toEqual({ 'a.txt': inMemory('2'), 'b.txt': inMemory('3') });
+    expect(await reopened.bases.text('a.txt')).toBe('text 2');
+    expect(await reopened.bases.text('c.txt')).toBeUndefined();
+    expect(await reopened.bases.text('never.txt')).toBeUndefined();
     await reopened.close();
+  });
+
+  it('upgrades a store of the first format (bases with their texts in one record), keeping every base', async () => {
+    // Written as the release before base-store.ts wrote it: the `bases` folder, JSON, text included.
+    const first = new Level<string, StoredBase>(join(dir, 'bases'), { valueEncoding: 'json' });
+    const texts = Array.from({ length: 2_500 }, (_, i) => `file ${i}\n`);
+    await first.batch(texts.map((text, i) => ({ type: 'put' as const, key: `src/f${i}.ts`, value: { id: `id${i}`, kind: 'text' as const, mode: 0o644, sha256: `h${i}`, text } })));
+    await first.put('logo.png', { id: 'png', kind: 'binary', mode: 0o644, sha256: 'hp' });
+    await first.close();
+
+    for (let open = 0; open < 2; open++) {
+      const store = await LocalStore.open(dir);
+      const bases = await store.bases.loadAll();
+      expect(bases.size).toBe(2_501);
+      expect(bases.get('src/f7.ts')).toEqual({ id: 'id7', kind: 'text', mode: 0o644, sha256: 'h7', textLength: texts[7]!.length });
+      expect(bases.get('logo.png')).toEqual({ id: 'png', kind: 'binary', mode: 0o644, sha256: 'hp' });
+      expect(await store.bases.text('src/f2499.ts')).toBe('file 2499\n');
+      expect(await store.bases.text('logo.png')).toBeUndefined();
+      await store.close();
+      // The first format's folder is gone once copied.
+      expect(await stat(join(dir, 'bases')).catch(() => null)).toBeNull();
+    }
   });
 });
