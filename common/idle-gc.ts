@@ -6,9 +6,14 @@
 // GROWTH_BYTES since the last one, so a user saving a file now and then costs no collections.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { trimNativeHeap } from './native-heap.js';
 
 const QUIET_MS = 2000;
 const GROWTH_BYTES = 16 * 1024 * 1024;
+/** A heap with this much room beyond what it uses (and at least as much as it uses) is collected. */
+const SPARE_BYTES = 64 * 1024 * 1024;
+const FOLLOW_UPS = 2;
+const FOLLOW_UP_MS = 10_000;
 
 type Collect = (options?: object) => void;
 
@@ -34,8 +39,25 @@ function collectorOf(): Collect | null {
   return collector;
 }
 
-/** Schedules a collection QUIET_MS after the last call, if the heap has grown enough by then. */
+/** Whether a collection would hand anything back. */
+function worthCollecting(): boolean {
+  const { heapUsed, heapTotal } = process.memoryUsage();
+  // Grown since the last collection, or holding far more than it uses: a collection in the
+  // middle of a join (a pause of QUIET_MS) saw a large live set, and measured against that
+  // alone, the 300 MiB heap the join left behind was never handed back.
+  return heapUsed - liveAfterLastCollection >= GROWTH_BYTES || heapTotal - heapUsed >= Math.max(SPARE_BYTES, heapUsed);
+}
+
+/**
+ * Schedules a collection QUIET_MS after the last call, if the heap has grown enough by then.
+ * What a burst leaves is let go of in steps (a join's last writes, then the rescan after it),
+ * so a collection is followed by FOLLOW_UPS more looks, FOLLOW_UP_MS apart.
+ */
 export function collectGarbageWhenQuiet(): void {
+  schedule(QUIET_MS, FOLLOW_UPS);
+}
+
+function schedule(delayMs: number, followUps: number): void {
   const gc = collectorOf();
   if (!gc) return;
   if (timer) {
@@ -44,13 +66,16 @@ export function collectGarbageWhenQuiet(): void {
   }
   timer = setTimeout(() => {
     timer = null;
-    if (process.memoryUsage().heapUsed - liveAfterLastCollection < GROWTH_BYTES) return;
+    if (!worthCollecting()) return;
     // A full collection frees the garbage; 'last-resort' then compacts and returns the freed
     // pages. Either alone left the heap at its size: on its own, 'last-resort' collected nothing
     // the first time it ran (Node 20: 210 MiB of garbage stayed), a plain one kept the pages.
     gc();
     gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    // What the collection freed outside the JS heap (buffers' memory) goes back too.
+    trimNativeHeap();
     liveAfterLastCollection = process.memoryUsage().heapUsed;
-  }, QUIET_MS);
+    if (followUps > 0) schedule(FOLLOW_UP_MS, followUps - 1);
+  }, delayMs);
   timer.unref();
 }

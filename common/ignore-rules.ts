@@ -53,6 +53,8 @@ export const LOCAL_ONLY_DEFAULT_RULES: readonly string[] = [
 const PERMANENT_RULES: readonly string[] = ['.codeshare/', `${TEMP_FILE_PREFIX}*`];
 /** Folders listed at once while looking for .gitignore files (see discoverGitignores). */
 const LIST_CONCURRENCY = 16;
+/** Paths tested before the `ignore` matchers (and their caches) are built afresh. */
+const FRESH_AFTER_TESTS = 10_000;
 
 export interface IgnoreRulesOptions {
   logger?: Logger;
@@ -99,8 +101,11 @@ export class IgnoreRules {
   /** Content of each .gitignore, by the folder it sits in ('' for the root). */
   private readonly gitignores = new Map<string, string>();
   private codeshareignore: string | undefined;
-  private readonly permanent: Ignore = ignore({ ignorecase: false }).add([...PERMANENT_RULES]);
+  private permanent: Ignore = ignore({ ignorecase: false }).add([...PERMANENT_RULES]);
   private layered: Ignore = ignore({ ignorecase: false });
+  /** The rules of `layered`, to build it afresh (see ignores). */
+  private layeredLines: string[] = [];
+  private testsSinceFresh = 0;
   /** Reloads run one at a time, so two quick edits of a rules file cannot interleave. */
   private reloadQueue: Promise<unknown> = Promise.resolve();
 
@@ -123,6 +128,14 @@ export class IgnoreRules {
     if (relPath === '') return false;
     if (relPath.split('/').some(isGitSegment)) return true;
     const tested = isDir ? `${relPath}/` : relPath;
+    // `ignore` caches every path it was asked about (and each parent), for good: a rescan of a
+    // 40,000-file folder left ~80,000 entries in each of the two. Built afresh now and then,
+    // the caches keep what a walk reuses (the parents of its next paths) and no more.
+    if (++this.testsSinceFresh > FRESH_AFTER_TESTS) {
+      this.testsSinceFresh = 0;
+      this.permanent = ignore({ ignorecase: false }).add([...PERMANENT_RULES]);
+      this.layered = ignore({ ignorecase: false }).add(this.layeredLines);
+    }
     return this.permanent.ignores(tested) || this.layered.ignores(tested);
   }
 
@@ -183,6 +196,7 @@ export class IgnoreRules {
     }
     lines.push(...LOCAL_ONLY_DEFAULT_RULES);
     if (this.codeshareignore !== undefined) lines.push(...splitLines(this.codeshareignore));
+    this.layeredLines = lines;
     this.layered = ignore({ ignorecase: false }).add(lines);
   }
 

@@ -10,7 +10,8 @@ function idOf(value: unknown): string | null {
 }
 
 export class PathsByFileId {
-  private readonly paths = new Map<string, Set<string>>();
+  /** A path, or the paths when there are several: a Set per file was most of this map's weight. */
+  private readonly paths = new Map<string, string | Set<string>>();
 
   /** Starts from the map's current keys and follows every later change, whatever its origin. */
   constructor(private readonly files: Y.Map<IndexEntry>) {
@@ -20,11 +21,13 @@ export class PathsByFileId {
 
   /** Usually one path; two when both sides renamed the same file at once (same id, two keys). */
   of(id: string): string[] {
-    return [...(this.paths.get(id) ?? [])];
+    const known = this.paths.get(id);
+    return known === undefined ? [] : typeof known === 'string' ? [known] : [...known];
   }
 
   count(id: string): number {
-    return this.paths.get(id)?.size ?? 0;
+    const known = this.paths.get(id);
+    return known === undefined ? 0 : typeof known === 'string' ? 1 : known.size;
   }
 
   dispose(): void {
@@ -41,14 +44,15 @@ export class PathsByFileId {
   private add(id: string | null, path: string): void {
     if (id === null) return;
     const known = this.paths.get(id);
-    if (known) known.add(path);
-    else this.paths.set(id, new Set([path]));
+    if (known === undefined || known === path) this.paths.set(id, path);
+    else if (typeof known === 'string') this.paths.set(id, new Set([known, path]));
+    else known.add(path);
   }
 
   private remove(id: string | null, path: string): void {
     if (id === null) return;
     const known = this.paths.get(id);
-    if (!known?.delete(path)) return;
-    if (known.size === 0) this.paths.delete(id);
+    if (known === path) this.paths.delete(id);
+    else if (typeof known === 'object' && known.delete(path) && known.size === 1) this.paths.set(id, known.values().next().value!);
   }
 }

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { classifyContent, DEFAULT_MAX_TEXT_BYTES, sha256Hex } from './file-content.js';
 import type { IgnoreRules } from '../common/ignore-rules.js';
 import { escapeInvalidUtf8 } from './name-bytes.js';
+import { hasSignature, statSignature, type StatSignature } from './stat-signature.js';
 import { assertSafeIndexPath, checkSymlinkTarget, UnsafePathError } from '../common/safe-path.js';
 import { errnoCode } from '../common/fs-helpers.js';
 import pMap from 'p-map';
@@ -86,7 +87,7 @@ export interface ScanOptions {
   maxFileBytes?: number;
 }
 
-export type ScanCache = Map<string, { signature: string; entry: ScannedEntry }>;
+export type ScanCache = Map<string, { signature: StatSignature; entry: ScannedEntry }>;
 
 /**
  * A file changed within this long before its stat is not trusted to a cached hash: a write in
@@ -94,11 +95,6 @@ export type ScanCache = Map<string, { signature: string; entry: ScannedEntry }>;
  * this "racily clean").
  */
 const RACY_MS = 1000;
-
-/** inode, size, mtime, ctime and mode: any write, rename over, or chmod changes one of them. */
-export function statSignature(stats: Stats): string {
-  return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.mode}`;
-}
 
 const DEFAULT_CONCURRENCY = 32;
 const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -141,14 +137,15 @@ async function scanFile(item: FoundItem, limits: FileLimits, cache?: ScanCache):
     const known = cache.get(item.relPath);
     const stats = known ? await lstat(item.absPath).catch(() => null) : null;
     // The size check covers a cache filled by a scan with a higher limit.
-    if (known && stats?.isFile() && statSignature(stats) === known.signature && stats.size <= limits.maxFileBytes) return known.entry;
+    if (known && stats?.isFile() && hasSignature(stats, known.signature) && stats.size <= limits.maxFileBytes) return known.entry;
   }
   const result = await readAndHash(item, limits);
   if (cache) {
     if ('reason' in result.scanned || !result.stats || Date.now() - Math.max(result.stats.mtimeMs, result.stats.ctimeMs) < RACY_MS) {
       cache.delete(item.relPath);
     } else {
-      cache.set(item.relPath, { signature: statSignature(result.stats), entry: result.scanned });
+      // inode, size, mtime, ctime and mode: any write, rename over, or chmod changes one of them.
+      cache.set(item.relPath, { signature: statSignature(result.stats, { withCtime: true }), entry: result.scanned });
     }
   }
   return result.scanned;

@@ -36,4 +36,16 @@ describe('OwnWrites: the watcher echo of our own write, and nothing else', () =>
     own.note('a.txt', (await writeFileAtomic(root, 'a.txt', Buffer.from('ours again\n'))).stats);
     expect(own.isOwn('a.txt', await lstat(join(root, 'a.txt')))).toBe(true);
   });
+
+  it('remembers only the writes made last: an older one is read again, as any file would be', async () => {
+    const root = await makeTempFolder('own');
+    const own = new OwnWrites(2);
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) own.note(name, (await writeFileAtomic(root, name, Buffer.from(`${name}\n`))).stats);
+    const isOwn = async (name: string) => own.isOwn(name, await lstat(join(root, name)));
+    expect([await isOwn('a.txt'), await isOwn('b.txt'), await isOwn('c.txt')]).toEqual([false, true, true]);
+    // Writing a path again makes it the newest.
+    own.note('b.txt', (await writeFileAtomic(root, 'b.txt', Buffer.from('b again\n'))).stats);
+    own.note('d.txt', (await writeFileAtomic(root, 'd.txt', Buffer.from('d\n'))).stats);
+    expect([await isOwn('b.txt'), await isOwn('c.txt'), await isOwn('d.txt')]).toEqual([true, false, true]);
+  });
 });
