@@ -10,7 +10,7 @@ import { trimNativeHeap } from './native-heap.js';
 
 const QUIET_MS = 2000;
 const GROWTH_BYTES = 16 * 1024 * 1024;
-/** A heap with this much room beyond what it uses (and at least as much as it uses) is collected. */
+/** A heap with this much room beyond what it uses is collected (a compacting collection returns it). */
 const SPARE_BYTES = 64 * 1024 * 1024;
 const FOLLOW_UPS = 2;
 const FOLLOW_UP_MS = 10_000;
@@ -45,7 +45,7 @@ function worthCollecting(): boolean {
   // Grown since the last collection, or holding far more than it uses: a collection in the
   // middle of a join (a pause of QUIET_MS) saw a large live set, and measured against that
   // alone, the 300 MiB heap the join left behind was never handed back.
-  return heapUsed - liveAfterLastCollection >= GROWTH_BYTES || heapTotal - heapUsed >= Math.max(SPARE_BYTES, heapUsed);
+  return heapUsed - liveAfterLastCollection >= GROWTH_BYTES || heapTotal - heapUsed >= SPARE_BYTES;
 }
 
 /**
