@@ -204,9 +204,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       uploadBlob: (sha256, bytes) => this.transfers(() => this.api.uploadBlob(this.spec.projectId, sha256, bytes)),
       activity: (action, path, extra) => this.reports.activity('local', action, path, extra),
     });
-    const collisions = await this.nameCollisions(index);
     await this.git.start();
-    const gate = this.discardGate(index);
     this.parts = {
       root,
       log: this.log,
@@ -219,9 +217,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       disk,
       writes,
       problems: this.problems,
-      gate,
+      gate: this.discardGate(index),
       removals: this.removals,
-      collisions,
+      collisions: await this.nameCollisions(index),
       connection: this.connection,
       forgetBase,
       enqueue: (path, work) => this.enqueue(path, work),
