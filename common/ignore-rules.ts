@@ -13,16 +13,15 @@
 //
 // Matching is case-sensitive everywhere (the `ignore` package defaults to insensitive): two
 // daemons on different systems must agree on the set of files or they never converge.
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { lstatSync } from 'node:fs';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { TEMP_FILE_PREFIX } from './atomic-write.js';
 import { isGitSegment } from './safe-path.js';
-import { errnoCode } from './fs-helpers.js';
+import { childPath, errnoCode, listFolders } from './fs-helpers.js';
 import { comparePaths } from './paths-in-project.js';
 
 export const GITIGNORE_FILE = '.gitignore';
@@ -51,8 +50,6 @@ export const LOCAL_ONLY_DEFAULT_RULES: readonly string[] = [
 
 /** Never re-included: git's own folder is handled apart, see isGitSegment. */
 const PERMANENT_RULES: readonly string[] = ['.codeshare/', `${TEMP_FILE_PREFIX}*`];
-/** Folders listed at once while looking for .gitignore files (see discoverGitignores). */
-const LIST_CONCURRENCY = 16;
 /** Paths tested before the `ignore` matchers (and their caches) are built afresh. */
 const FRESH_AFTER_TESTS = 10_000;
 
@@ -203,15 +200,13 @@ export class IgnoreRules {
   /**
    * Walks the folders that are not ignored, one depth at a time, reading .gitignore files not
    * seen yet. A folder's own .gitignore never decides whether that folder is ignored, so the
-   * rules rebuilt after each depth are complete for the next one. The folders of a depth are
-   * listed LIST_CONCURRENCY at a time: one after another, a 2,500-folder tree's walk was the
-   * longest wait of a daemon's start.
+   * rules rebuilt after each depth are complete for the next one. A depth's folders are listed
+   * together (listFolders).
    */
   private async discoverGitignores(): Promise<void> {
-    const limit = pLimit(LIST_CONCURRENCY);
     let level: string[] = [''];
     while (level.length > 0) {
-      const listed = await Promise.all(level.map((folder) => limit(() => this.listFolder(folder))));
+      const listed = (await listFolders(this.root, level)).map((entries, i) => this.foldersAndRules(level[i]!, entries));
       let found = false;
       for (const [i, folder] of level.entries()) {
         if (!listed[i]!.hasGitignore || this.gitignores.has(folder)) continue;
@@ -225,18 +220,15 @@ export class IgnoreRules {
     }
   }
 
-  private async listFolder(folder: string): Promise<{ hasGitignore: boolean; subfolders: string[] }> {
+  private foldersAndRules(folder: string, entries: Dirent[] | Error): { hasGitignore: boolean; subfolders: string[] } {
     const subfolders: string[] = [];
     let hasGitignore = false;
-    let entries;
-    try {
-      entries = await readdir(join(this.root, folder), { withFileTypes: true });
-    } catch (err) {
-      this.logger?.warn({ err, folder }, 'cannot list folder while looking for .gitignore files');
+    if (entries instanceof Error) {
+      this.logger?.warn({ err: entries, folder }, 'cannot list folder while looking for .gitignore files');
       return { hasGitignore, subfolders };
     }
     for (const entry of entries) {
-      if (entry.isDirectory()) subfolders.push(folder === '' ? entry.name : `${folder}/${entry.name}`);
+      if (entry.isDirectory()) subfolders.push(childPath(folder, entry.name));
       else if (entry.name === GITIGNORE_FILE && entry.isFile()) hasGitignore = true;
     }
     return { hasGitignore, subfolders };

@@ -34,8 +34,6 @@ const UNSAVED_END = 'cs_unsavee';
 
 export class LocalStore {
   private readonly docs: LeveldbPersistence;
-  /** Opened with the store (see open). */
-  bases!: BaseStore;
   private readonly bound = new Map<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
   /** Docs stored here; any other is new and starts empty. */
   private knownDocs = new Set<string>();
@@ -50,14 +48,17 @@ export class LocalStore {
   /** New docs gathered for one LevelDB batch, while that batch waits its turn (see storeNewDoc). */
   private newDocs: { ops: { type: 'put'; key: (string | number)[]; value: Buffer }[]; stored: Promise<void> } | null = null;
 
-  private constructor(readonly dir: string) {
+  private constructor(
+    readonly dir: string,
+    /** What the disk held at each path when it last agreed with the docs. */
+    readonly bases: BaseStore,
+  ) {
     this.docs = new LeveldbPersistence(join(dir, 'docs'));
   }
 
   static async open(dir: string, log?: Logger): Promise<LocalStore> {
     await mkdir(dir, { recursive: true });
-    const store = new LocalStore(dir);
-    store.bases = await BaseStore.open(dir, log);
+    const store = new LocalStore(dir, await BaseStore.open(dir, log));
     store.knownDocs = new Set(await store.docs.getAllDocNames());
     store.unsavedMarks = new Set(await store.docs._transact(async (db) => (await db.keys({ gte: [UNSAVED_PREFIX], lt: [UNSAVED_END] }).all()).map((key) => String(key[1]))));
     return store;

@@ -17,12 +17,12 @@
 // - ignored folders are not watched at all: they are found by a walk before subscribing, and
 //   found again when the ignore rules change (rulesChanged).
 import { EventEmitter } from 'node:events';
-import { lstat, opendir, readFile, readdir } from 'node:fs/promises';
+import { lstat, opendir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { AsyncSubscription, Event } from '@parcel/watcher';
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { IgnoreRules } from '../common/ignore-rules.js';
+import { childPath, listFolders } from '../common/fs-helpers.js';
 import { inotifyWatchLimit, watchLimitError, type DiskEvent, type DiskWatcher } from './disk-watcher.js';
 import { HotFolders } from './hot-folders.js';
 
@@ -35,8 +35,8 @@ const REFRESH_QUIET_MS = 200;
 const REFRESH_MAX_MS = 2_000;
 /** Linux's default fs.inotify.max_queued_events, where /proc does not say. */
 const DEFAULT_QUEUED_EVENTS = 16_384;
-/** Folders listed at once by the walk before subscribing. */
-const LIST_CONCURRENCY = 16;
+/** A batch of at most this many events is a person's save, whose folder becomes hot (see hot-folders.ts); a larger one is a burst. */
+const HOT_BATCH_EVENTS = 8;
 
 /** The native watcher, or null (logged) when its binary does not load on this system. */
 export async function loadNativeWatcher(root: string, rules: IgnoreRules, log: Logger): Promise<NativeWatcher | null> {
@@ -167,17 +167,14 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
     this.subscription = null;
   }
 
-  /**
-   * Lists the tree below `path`, a depth at a time and LIST_CONCURRENCY folders at once: its
-   * folders are remembered, its ignored folders returned (absolute).
-   */
+  /** Lists the tree below `path` a depth at a time: its folders are remembered, its ignored folders returned (absolute). */
   private async walk(path: string): Promise<string[]> {
     const ignored: string[] = [];
-    const limit = pLimit(LIST_CONCURRENCY);
     for (let level = [path]; level.length > 0; ) {
-      const listed = await Promise.all(level.map((folder) => limit(() => this.subfolders(folder))));
+      const listed = await listFolders(this.root, level);
+      const below = listed.flatMap((entries, i) => (entries instanceof Error ? [] : entries.filter((e) => e.isDirectory()).map((e) => childPath(level[i]!, e.name))));
       level = [];
-      for (const child of listed.flat()) {
+      for (const child of below) {
         if (this.rules.ignores(child, true)) ignored.push(join(this.root, child));
         else {
           this.folders.add(child);
@@ -186,11 +183,6 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
       }
     }
     return ignored;
-  }
-
-  private async subfolders(folder: string): Promise<string[]> {
-    const entries = await readdir(join(this.root, folder), { withFileTypes: true }).catch(() => []);
-    return entries.filter((entry) => entry.isDirectory()).map((entry) => (folder === '' ? entry.name : `${folder}/${entry.name}`));
   }
 
   private onBatch(err: Error | null, events: Event[]): void {
@@ -211,18 +203,21 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
   private async handle(events: Event[]): Promise<void> {
     // What each created path is, looked at all at once; reported in the order they came.
     const kinds = await Promise.all(events.map((event) => (event.type === 'create' ? lstat(event.path).catch(() => null) : null)));
+    // A burst (a checkout, a join's own writes) is not someone typing: its folders would only churn the hot watches.
+    const typing = events.length <= HOT_BATCH_EVENTS;
     for (const [i, event] of events.entries()) {
       const path = this.relPath(event.path);
       if (path === null || this.closed) continue;
       if (event.type === 'delete') this.removed(path);
       else if (kinds[i]?.isDirectory()) await this.listFolder(path);
-      else this.fileChanged(path);
+      else this.fileChanged(path, typing);
     }
   }
 
-  /** A file was written: said, and its folder is watched for the next edit (see hot-folders.ts). */
-  private fileChanged(path: string): void {
+  /** A file was written: said, and when `typing`, its folder is watched for the next edit (see hot-folders.ts). */
+  private fileChanged(path: string, typing: boolean): void {
     this.emit('event', { type: 'changed', path });
+    if (!typing) return;
     const slash = path.lastIndexOf('/');
     this.hot.touch(slash === -1 ? '' : path.slice(0, slash));
   }

@@ -9,12 +9,13 @@ export interface StatSignature {
   readonly size: number;
   readonly mtimeMs: number;
   readonly mode: number;
-  /** NaN where ctime is not part of it. */
-  readonly ctimeMs: number;
+  /** Where ctime is part of it. */
+  readonly ctimeMs?: number;
 }
 
 export function statSignature(stats: Stats, { withCtime }: { withCtime: boolean }): StatSignature {
-  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, mode: stats.mode, ctimeMs: withCtime ? stats.ctimeMs : NaN };
+  const signature = { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, mode: stats.mode };
+  return withCtime ? { ...signature, ctimeMs: stats.ctimeMs } : signature;
 }
 
 /** Whether `stats` has `signature` (ctime compared only when the signature has one). */
@@ -24,6 +25,6 @@ export function hasSignature(stats: Stats, signature: StatSignature): boolean {
     stats.size === signature.size &&
     stats.mtimeMs === signature.mtimeMs &&
     stats.mode === signature.mode &&
-    (Number.isNaN(signature.ctimeMs) || stats.ctimeMs === signature.ctimeMs)
+    (signature.ctimeMs === undefined || stats.ctimeMs === signature.ctimeMs)
   );
 }
