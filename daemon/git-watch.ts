@@ -28,6 +28,8 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private lastRecorded: string | null = null;
+  /** The mtime of each git file whose write a burst was already put down to (see signalsSince). */
+  private readonly signalsTaken = new Map<string, number>();
 
   constructor(
     private readonly root: string,
@@ -97,16 +99,21 @@ export class GitWatch extends EventEmitter<{ change: [] }> {
 
   /**
    * What git changed since `sinceMs`, by the files' times (no git process): ORIG_HEAD (a reset,
-   * also to the same commit; a commit leaves it alone), the stash.
+   * also to the same commit; a commit leaves it alone), the stash. A write counts for one
+   * burst only, the first that asks after it: an `rm -r` a second after a `git stash` (whose
+   * ORIG_HEAD write explained the stash's burst) is not taken for a reset.
    */
   async signalsSince(sinceMs: number): Promise<GitSignals> {
     const changed = async (...names: string[]) => {
       if (!this.gitDir) return false;
+      let found = false;
       for (const name of names) {
         const info = await stat(join(this.gitDir, name)).catch(() => null);
-        if (info && info.mtimeMs >= sinceMs) return true;
+        if (!info || info.mtimeMs < sinceMs || info.mtimeMs <= (this.signalsTaken.get(name) ?? -Infinity)) continue;
+        this.signalsTaken.set(name, info.mtimeMs);
+        found = true;
       }
-      return false;
+      return found;
     };
     return { headMoved: await changed('ORIG_HEAD'), stashChanged: await changed('refs/stash', 'logs/refs/stash') };
   }

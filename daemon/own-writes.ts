@@ -16,9 +16,20 @@ import { hasSignature, statSignature, type StatSignature } from './stat-signatur
 
 export const OWN_WRITES_KEPT = 8_192;
 
+/**
+ * The watcher reports a write this soon after it (see justWrote). Generous: the native
+ * watcher batches its reports, and a loaded machine delays them.
+ */
+const OWN_REPORT_MS = 2_000;
+
+interface OwnWrite extends StatSignature {
+  /** Date.now() of the write. */
+  readonly at: number;
+}
+
 export class OwnWrites {
   /** By path, the oldest write first. */
-  private readonly signatures = new Map<string, StatSignature>();
+  private readonly signatures = new Map<string, OwnWrite>();
 
   constructor(private readonly kept = OWN_WRITES_KEPT) {}
 
@@ -31,10 +42,21 @@ export class OwnWrites {
     return false;
   }
 
+  /**
+   * Whether this daemon wrote `path` a moment ago: a disk event there is most likely the
+   * watcher's report of that write, not a local command at work (see RemovalBurst). A teammate
+   * typing keeps such reports coming; counted, they made one burst of a whole afternoon, and a
+   * `git stash` an hour old the cause of an `rm -r`.
+   */
+  justWrote(path: string, now = Date.now()): boolean {
+    const written = this.signatures.get(path);
+    return written !== undefined && now - written.at < OWN_REPORT_MS;
+  }
+
   /** Remembers what this daemon just wrote at `path`: the written file's stat. */
-  note(path: string, written: Stats): void {
+  note(path: string, written: Stats, now = Date.now()): void {
     this.signatures.delete(path);
-    this.signatures.set(path, statSignature(written, { withCtime: false }));
+    this.signatures.set(path, { ...statSignature(written, { withCtime: false }), at: now });
     if (this.signatures.size > this.kept) this.signatures.delete(this.signatures.keys().next().value!);
   }
 
