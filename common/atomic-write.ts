@@ -9,6 +9,7 @@ import { lstat, mkdir, open, realpath, rename, rmdir, symlink, unlink, type File
 import { dirname, join, sep } from 'node:path';
 import { checkSymlinkTarget, resolveInside, UnsafePathError, type CheckedFolders } from './safe-path.js';
 import { errnoCode } from './fs-helpers.js';
+import type { SyncLater } from './sync-later.js';
 
 /** Name prefix of the daemon's temp files; IgnoreRules ignores it so the watcher never syncs one. */
 export const TEMP_FILE_PREFIX = '.codeshare-tmp-';
@@ -22,6 +23,11 @@ export interface WriteFileOptions {
   mode?: number;
   /** Folders a bulk write already checked (see CheckedFolders). */
   checked?: CheckedFolders;
+  /**
+   * A bulk write's durability: the file is not fsynced here but noted, and made durable with
+   * the others by the caller's flush (see sync-later.ts).
+   */
+  syncLater?: SyncLater;
 }
 
 export interface WrittenFile {
@@ -113,35 +119,56 @@ export async function writeFileAtomic(
 ): Promise<WrittenFile> {
   const absPath = await resolveInside(root, relPath, options.checked);
   await ensureParentFolders(root, relPath, options.checked);
-
-  let mode = options.mode === undefined ? undefined : options.mode & 0o777;
-  try {
-    const existing = await lstat(absPath);
-    if (existing.isDirectory()) throw isFolderError(absPath);
-    // A symlink being replaced by a file has no mode worth keeping.
-    if (mode === undefined && existing.isFile()) mode = existing.mode & 0o777;
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
+  // Without a mode given, an existing file keeps its own. With one, the target is not looked
+  // at: a folder standing there makes the rename fail, and that failure says so.
+  const mode = options.mode === undefined ? await modeToKeep(absPath) : options.mode & 0o777;
 
   const tempPath = tempPathBeside(absPath);
   let handle: FileHandle | undefined;
   try {
     // O_EXCL: never open something already there, including a symlink planted at that name.
-    handle = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
+    handle = await open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode ?? 0o666);
     await handle.writeFile(bytes);
-    if (mode !== undefined) await handle.chmod(mode);
-    await handle.sync();
-    const stats = await handle.stat();
+    let stats = await handle.stat();
+    // The umask may have taken bits the mode asks for: only then a chmod (and a stat again).
+    if (mode !== undefined && (stats.mode & 0o777) !== mode) {
+      await handle.chmod(mode);
+      stats = await handle.stat();
+    }
+    if (!options.syncLater) await handle.sync();
     await handle.close();
     handle = undefined;
-    await rename(tempPath, absPath);
-    await syncFolder(dirname(absPath));
+    await renameOver(tempPath, absPath);
+    if (options.syncLater) options.syncLater.note(absPath, stats.dev);
+    else await syncFolder(dirname(absPath));
     return { absPath, mode: stats.mode & 0o777, stats };
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await unlink(tempPath).catch(() => undefined);
     throw err;
+  }
+}
+
+/** The mode of the file at absPath, to keep when it is replaced; undefined when there is none. */
+async function modeToKeep(absPath: string): Promise<number | undefined> {
+  try {
+    const existing = await lstat(absPath);
+    if (existing.isDirectory()) throw isFolderError(absPath);
+    // A symlink being replaced by a file has no mode worth keeping.
+    return existing.isFile() ? existing.mode & 0o777 : undefined;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return undefined;
+  }
+}
+
+/** rename(2), with a folder in the way reported as such (EISDIR, or ENOTEMPTY/EEXIST elsewhere). */
+async function renameOver(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    const isFolder = await lstat(to).then((stats) => stats.isDirectory(), () => false);
+    throw isFolder ? isFolderError(to) : err;
   }
 }
 

@@ -2,6 +2,7 @@
 // downloaded blob checked against its hash), written atomically, and the way to a path cleared
 // when a teammate replaced a file with a folder of the same name (or a folder with a file),
 // whose new paths and removals may arrive in either order.
+import type { Stats } from 'node:fs';
 import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { LimitFunction } from 'p-limit';
@@ -10,6 +11,8 @@ import { contentText, type IndexEntry } from '../common/index-entry.js';
 import { createSymlinkSafe, removeFileSafe, writeFileAtomic } from '../common/atomic-write.js';
 import { resolveInside, type CheckedFolders } from '../common/safe-path.js';
 import { errnoCode } from '../common/fs-helpers.js';
+import { SyncLater } from '../common/sync-later.js';
+import type { StoredBase } from './base-store.js';
 import { sha256Hex } from './file-content.js';
 import { baseFor, type FolderBases } from './folder-bases.js';
 import type { FileDocs } from './file-docs.js';
@@ -33,6 +36,34 @@ export interface DiskWritesDeps {
   bases: FolderBases;
   ownWrites: OwnWrites;
   files: () => Y.Map<IndexEntry>;
+  /** A file this daemon wrote, with its stat: a rescan need not read it back (see FolderProblems.noteWritten). */
+  written: (path: string, stats: Stats, bytes: Uint8Array, sha256: string) => void;
+}
+
+/**
+ * Part of a bulk write (a join): its files made durable together rather than one by one, and
+ * their bases recorded only then, so a base never names bytes a crash could still take away.
+ */
+/** A write that is part of a bulk write: folders checked once for all, durability per batch. */
+export interface BulkWrite {
+  checked: CheckedFolders;
+  batch: WriteBatch;
+}
+
+export class WriteBatch {
+  readonly syncLater = new SyncLater();
+  private readonly bases: [string, StoredBase][] = [];
+
+  recordBase(path: string, base: StoredBase): void {
+    this.bases.push([path, base]);
+  }
+
+  /** Makes the batch's files durable, then records their bases. */
+  async commit(bases: FolderBases): Promise<void> {
+    await this.syncLater.flush();
+    for (const [path, base] of this.bases) bases.set(path, base);
+    this.bases.length = 0;
+  }
 }
 
 export class DiskWrites {
@@ -62,21 +93,27 @@ export class DiskWrites {
     return { bytes, sha256 };
   }
 
-  /** Writes an entry's bytes at `path` and records them as the path's base. */
-  async writeEntry(path: string, entry: IndexEntry, wanted: ProjectBytes, checked?: CheckedFolders): Promise<void> {
+  /**
+   * Writes an entry's bytes at `path` and records them as the path's base; in a bulk write's
+   * batch, the base is recorded once the batch is durable (see WriteBatch).
+   */
+  async writeEntry(path: string, entry: IndexEntry, wanted: ProjectBytes, bulk?: BulkWrite): Promise<void> {
     if (entry.kind === 'symlink') {
       await this.deps.diskIo(() => createSymlinkSafe(this.deps.root, path, entry.target!));
     } else {
-      await this.writeFile(path, wanted.bytes, entry.mode, checked);
+      await this.writeFile(path, wanted.bytes, entry.mode, { bulk, sha256: wanted.sha256 });
     }
-    this.deps.bases.set(path, baseFor(entry, wanted));
+    if (bulk) bulk.batch.recordBase(path, baseFor(entry, wanted));
+    else this.deps.bases.set(path, baseFor(entry, wanted));
   }
 
-  /** Writes a file atomically and remembers it as this daemon's own write. */
-  async writeFile(path: string, bytes: Uint8Array, mode: number, checked?: CheckedFolders): Promise<void> {
+  /** Writes a file atomically and remembers it as this daemon's own write; `sha256`: of `bytes`, where known. */
+  async writeFile(path: string, bytes: Uint8Array, mode: number, { bulk, sha256 }: { bulk?: BulkWrite | undefined; sha256?: string } = {}): Promise<void> {
     // A fresh CheckedFolders by default: the write checks each folder once, not once in each of two steps.
-    const written = await this.deps.diskIo(() => writeFileAtomic(this.deps.root, path, bytes, { mode, checked: checked ?? { folders: new Set() } }));
+    const options = { mode, checked: bulk?.checked ?? { folders: new Set<string>() }, ...(bulk ? { syncLater: bulk.batch.syncLater } : {}) };
+    const written = await this.deps.diskIo(() => writeFileAtomic(this.deps.root, path, bytes, options));
     this.deps.ownWrites.note(path, written.stats);
+    this.deps.written(path, written.stats, bytes, sha256 ?? sha256Hex(bytes));
   }
 
   /** Removes the file at `path`; whether there was one. */

@@ -98,10 +98,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     othersWaiting: () => this.parts?.gate.waitingRemovals ?? 0,
     ended: (pending) => void this.local.endRemovalBurst(pending),
   });
-  /**
-   * Files read or written at once by the per-path work: a burst queues thousands of paths,
-   * which would otherwise all open at once (macOS allows a process 256 open files by default).
-   */
+  /** Files open at once for the per-path work (a burst queues thousands; macOS allows 256). */
   private readonly diskIo = pLimit(FILE_CONCURRENCY * 2);
   /** Blob uploads and downloads at once: in parallel, and not thousands of sockets. */
   private readonly transfers = pLimit(FILE_CONCURRENCY);
@@ -111,9 +108,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   /** Following docs on the server: set by goLive (and by join, which needs the index first). */
   private live = false;
   /**
-   * Writing remote changes to the disk: set by goLive. Join follows docs before this, and
-   * writes them itself, backing up what differs: a remote update written meanwhile would
-   * overwrite a local file before join saved it.
+   * Writing remote changes to the disk: set by goLive. Join follows docs before, and writes
+   * them itself, backing up what differs (a remote update could overwrite a file not yet saved).
    */
   private mirroring = false;
 
@@ -192,6 +188,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       bases,
       ownWrites,
       files: () => filesMap(index),
+      written: (path, stats, bytes, sha256) => this.problems.noteWritten(path, stats, bytes, sha256),
     });
     const writes = new ProjectWrites({
       root,
@@ -228,6 +225,11 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       activity: (direction, action, path, extra) => this.reports.activity(direction, action, path, extra),
       event: (event) => this.emit('event', event),
     };
+    this.wireChanges();
+  }
+
+  /** The two directions of change over the parts: the project's onto the disk, the disk's into the project. */
+  private wireChanges(): void {
     this.remote = new RemoteChanges(this.parts, {
       shareLocal: (path) => this.local.applyDiskChange(path),
       admitted: (path, entry, bytes) => this.local.admitted(path, entry, bytes),
@@ -242,6 +244,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
         await this.reconcile();
       },
       followProject: (path) => this.remote.writePath(path),
+      stillReady: (path) => this.readyForWork(path),
     });
   }
 

@@ -13,6 +13,8 @@ import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES } from '../common/index-entry.js'
 import type { DiskReader, DiskState } from './disk-reader.js';
 import { listFolderPaths, scanFolder, type ScanCache, type ScanSkip, type ScannedEntry } from './scan.js';
 import { problemOfSkip, problemsFromScan } from './unshared.js';
+import { contentKind } from './file-content.js';
+import { statSignature } from './stat-signature.js';
 
 export interface FolderProblemsDeps {
   root: string;
@@ -49,6 +51,18 @@ export class FolderProblems {
     const problem = problemOfSkip(skip);
     if (problem) this.problems.set(problem.path, problem);
     this.deps.changed();
+  }
+
+  /**
+   * This daemon wrote `bytes` (of that hash) at `path`; `stats` is the written file's own (see
+   * writeFileAtomic). A scan trusts that while the file's stat is unchanged, as the watcher
+   * trusts OwnWrites: the rescan after a 40,000-file join read and hashed every file it had
+   * just written. Without ctime, which the move into place changes.
+   */
+  noteWritten(path: string, stats: Stats, bytes: Uint8Array, sha256: string): void {
+    if (bytes.byteLength > MAX_SHARED_FILE_BYTES) return;
+    const entry: ScannedEntry = { path, kind: contentKind(bytes, MAX_TEXT_BYTES), mode: stats.mode & 0o777, size: bytes.byteLength, sha256 };
+    this.scanCache.set(path, { signature: statSignature(stats, { withCtime: false }), entry });
   }
 
   /** What is on disk (under a folder, or all of it), as the index would record it. */

@@ -47,6 +47,13 @@ export interface LocalChangesDeps {
   rulesChanged: () => Promise<void>;
   /** Brings the disk at `path` in line with the project (RemoteChanges.writePath). */
   followProject: (path: string) => Promise<void>;
+  /**
+   * Asked again once a path's bytes are read: whether git is still not rewriting the tree and
+   * the folder still on its branch. The path's work looked before the read, but a checkout
+   * that began between the look and the read wrote what was read (the other branch's file,
+   * sent to everyone, seen once on a loaded machine).
+   */
+  stillReady: (path: string) => Promise<boolean>;
 }
 
 export class LocalChanges {
@@ -86,7 +93,8 @@ export class LocalChanges {
   }
 
   onWatcherEvent(event: WatchedEvent): void {
-    this.parts.removals.noteDiskEvent();
+    // What goes on on the disk, told apart from the reports of this daemon's own writes.
+    if (!('path' in event && this.parts.ownWrites.justWrote(event.path))) this.parts.removals.noteDiskEvent();
     switch (event.type) {
       case 'changed':
         return this.onDiskEvent(event.path);
@@ -204,7 +212,7 @@ export class LocalChanges {
     const { problems, bases, writes } = this.parts;
     if (await problems.tooLargeToShare(path, known)) return;
     const disk = await problems.readOrNoteUnreadable(path);
-    if (disk === 'unreadable') return;
+    if (disk === 'unreadable' || !(await this.deps.stillReady(path))) return;
     if (!disk || disk.kind === 'dir' || knownPath(this.parts, path)) this.newPaths.forget(path);
     if (!disk) {
       await problems.noteUnshareable(path);
