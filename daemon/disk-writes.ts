@@ -40,16 +40,16 @@ export interface DiskWritesDeps {
   written: (path: string, stats: Stats, bytes: Uint8Array, sha256: string) => void;
 }
 
-/**
- * Part of a bulk write (a join): its files made durable together rather than one by one, and
- * their bases recorded only then, so a base never names bytes a crash could still take away.
- */
 /** A write that is part of a bulk write: folders checked once for all, durability per batch. */
 export interface BulkWrite {
   checked: CheckedFolders;
   batch: WriteBatch;
 }
 
+/**
+ * Part of a bulk write (a join): its files made durable together rather than one by one, and
+ * their bases recorded only then, so a base never names bytes a crash could still take away.
+ */
 export class WriteBatch {
   readonly syncLater = new SyncLater();
   private readonly bases: [string, StoredBase][] = [];

@@ -233,7 +233,7 @@ export class RemoteChanges {
       return;
     }
     const previous = (await bases.text(path)) ?? '';
-    await this.parts.disk.writeFile(path, bytes, entry.mode);
+    await this.parts.disk.writeFile(path, bytes, entry.mode, { sha256 });
     this.deps.wrote(path);
     bases.set(path, written);
     this.parts.activity('remote', base ? 'edited' : 'created', path, lineStats(previous, text));
