@@ -15,7 +15,9 @@
 // - the kernel's event queue can overflow in a large burst, which @parcel/watcher drops
 //   silently: a burst near the queue's size asks for a rescan once it is quiet;
 // - ignored folders are not watched at all: they are found by a walk before subscribing, and
-//   found again when the ignore rules change (rulesChanged).
+//   found again when the ignore rules change (rulesChanged);
+// - @parcel/watcher can drop an event that arrives just as a batch is handed over: every
+//   subscription is audited by a second one (audited-subscription.ts).
 import { EventEmitter } from 'node:events';
 import { lstat, opendir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -25,6 +27,7 @@ import type { IgnoreRules } from '../common/ignore-rules.js';
 import { childPath, listFolders } from '../common/fs-helpers.js';
 import { inotifyWatchLimit, watchLimitError, type DiskEvent, type DiskWatcher } from './disk-watcher.js';
 import { HotFolders } from './hot-folders.js';
+import { subscribeAudited } from './audited-subscription.js';
 
 type Parcel = typeof import('@parcel/watcher');
 
@@ -88,7 +91,7 @@ export class NativeWatcher extends EventEmitter<{ event: [DiskEvent] }> implemen
   /** A subscription of `abs`: @parcel/watcher walks it and watches every folder in it. */
   private async subscribe(abs: string): Promise<AsyncSubscription> {
     try {
-      return await this.parcel.subscribe(abs, (err, events) => this.onBatch(err, events), { ignore: this.ignored });
+      return await subscribeAudited(this.parcel, abs, this.ignored, (err, events) => this.onBatch(err, events), this.log);
     } catch (err) {
       throw watchLimitError(err, this.root, await inotifyWatchLimit()) ?? err;
     }
