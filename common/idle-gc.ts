@@ -4,14 +4,14 @@
 // held 125 MiB of heap of which 43 MiB were live. Once the process has had nothing to do for a
 // moment, one compacting collection hands the garbage back. It runs only when the heap grew by
 // GROWTH_BYTES since the last one, so a user saving a file now and then costs no collections.
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { trimNativeHeap } from './native-heap.js';
 
 const QUIET_MS = 2000;
 const GROWTH_BYTES = 16 * 1024 * 1024;
-/** A heap with this much room beyond what it uses is collected (a compacting collection returns it). */
-const SPARE_BYTES = 64 * 1024 * 1024;
+/** An old generation with this much room beyond what it uses is collected (a compacting collection returns it). */
+const SPARE_BYTES = 16 * 1024 * 1024;
 const FOLLOW_UPS = 2;
 const FOLLOW_UP_MS = 10_000;
 
@@ -39,19 +39,30 @@ function collectorOf(): Collect | null {
   return collector;
 }
 
+/**
+ * Pages the heap holds beyond what it uses, the young generation aside: its semi-spaces stay
+ * committed whatever a collection does (32 MiB once anything allocated quickly), and counted in,
+ * they hid 31 MiB of old-generation pages a server kept after a share.
+ */
+function spareBytes(): number {
+  let spare = 0;
+  for (const space of getHeapSpaceStatistics()) if (!space.space_name.startsWith('new_')) spare += space.physical_space_size - space.space_used_size;
+  return spare;
+}
+
 /** Whether a collection would hand anything back. */
 function worthCollecting(): boolean {
-  const { heapUsed, heapTotal } = process.memoryUsage();
+  const { heapUsed } = process.memoryUsage();
   // Grown since the last collection, or holding far more than it uses: a collection in the
   // middle of a join (a pause of QUIET_MS) saw a large live set, and measured against that
   // alone, the 300 MiB heap the join left behind was never handed back.
-  return heapUsed - liveAfterLastCollection >= GROWTH_BYTES || heapTotal - heapUsed >= SPARE_BYTES;
+  return heapUsed - liveAfterLastCollection >= GROWTH_BYTES || spareBytes() >= SPARE_BYTES;
 }
 
 /**
  * Schedules a collection QUIET_MS after the last call, if the heap has grown enough by then.
  * What a burst leaves is let go of in steps (a join's last writes, then the rescan after it),
- * so a collection is followed by FOLLOW_UPS more looks, FOLLOW_UP_MS apart.
+ * so the look is followed by FOLLOW_UPS more, FOLLOW_UP_MS apart.
  */
 export function collectGarbageWhenQuiet(): void {
   schedule(QUIET_MS, FOLLOW_UPS);
@@ -66,15 +77,18 @@ function schedule(delayMs: number, followUps: number): void {
   }
   timer = setTimeout(() => {
     timer = null;
-    if (!worthCollecting()) return;
-    // A full collection frees the garbage; 'last-resort' then compacts and returns the freed
-    // pages. Either alone left the heap at its size: on its own, 'last-resort' collected nothing
-    // the first time it ran (Node 20: 210 MiB of garbage stayed), a plain one kept the pages.
-    gc();
-    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-    // What the collection freed outside the JS heap (buffers' memory) goes back too.
+    if (worthCollecting()) {
+      // A full collection frees the garbage; 'last-resort' then compacts and returns the freed
+      // pages. Either alone left the heap at its size: on its own, 'last-resort' collected
+      // nothing the first time it ran (Node 20: 210 MiB of garbage stayed), a plain one kept the pages.
+      gc();
+      gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      liveAfterLastCollection = process.memoryUsage().heapUsed;
+    }
+    // What was freed outside the JS heap goes back too, at every look: buffers freed by this
+    // collection or by V8's own since the last look. glibc keeps the top of its heap once a large
+    // free has raised its trim threshold (a server 30 s after a share held 73 MiB so, trimmed to 8).
     trimNativeHeap();
-    liveAfterLastCollection = process.memoryUsage().heapUsed;
     if (followUps > 0) schedule(FOLLOW_UP_MS, followUps - 1);
   }, delayMs);
   timer.unref();

@@ -31,6 +31,8 @@ export interface ServerConfig {
     /** project_files lags the last edit by this quiet time, and never by more than the ceiling. */
     materializeDebounceMs: number;
     materializeMaxDelayMs: number;
+    /** Index entries one materialiser transaction decides and stores (a share's run is many). */
+    materializeSliceEntries: number;
   };
   /** Questions about a project, answered by an OpenAI-compatible chat API. */
   ai: {
@@ -73,6 +75,7 @@ export const defaultServerConfig = (): ServerConfig => ({
     compactOnUnloadAfterUpdates: 50,
     materializeDebounceMs: 150,
     materializeMaxDelayMs: 800,
+    materializeSliceEntries: 2_000,
   },
   ai: {
     baseUrl: null,

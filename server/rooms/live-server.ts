@@ -32,7 +32,7 @@ export class LiveServer {
       db,
       this.registry,
       store,
-      { debounceMs: config.rooms.materializeDebounceMs, maxDelayMs: config.rooms.materializeMaxDelayMs },
+      { debounceMs: config.rooms.materializeDebounceMs, maxDelayMs: config.rooms.materializeMaxDelayMs, entriesPerSlice: config.rooms.materializeSliceEntries },
       log.child({ part: 'materializer' }),
     );
   }

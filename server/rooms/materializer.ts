@@ -18,6 +18,7 @@ import { INDEX_DOC, fileDocName, fileIdOfDoc } from '../../common/protocol.js';
 import { listFileStates, readFileContents, writeMaterializedFiles, type StoredFileState } from '../repos/files.js';
 import { deletionActivities, planFileChanges, rowsMissingFrom, type ActivityRow, type TextVersions } from './file-changes.js';
 import * as Y from 'yjs';
+import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
 import type { DocStore } from './doc-store.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
@@ -37,6 +38,8 @@ export interface MaterializerTiming {
   debounceMs: number;
   /** Longest a change waits while edits keep coming. */
   maxDelayMs: number;
+  /** Index entries a run decides and stores at once (see materialize). */
+  entriesPerSlice: number;
 }
 
 /** A file's text now and as last stored, with the room that remembers what gets stored (if loaded). */
@@ -107,25 +110,38 @@ export class FileMaterializer {
   }
 
   /**
-   * One run: read the index and the stored rows, read the texts to write, decide what
-   * changes, store it in one transaction, then remember on each room what was stored.
+   * One run: read the index and the stored rows, then a slice of the index at a time: read the
+   * texts to write, decide what changes, store it in a transaction, and remember on each room
+   * what was stored. Slices keep a share's run in bounded memory: the whole of a 40,000-file
+   * project's texts at once, with their query parameters, was hundreds of MiB at its peak, and
+   * glibc kept much of it after. A reader between two slices sees some files newer than others,
+   * as it would between two runs.
    */
   private async materialize(projectId: string, pending: PendingProject): Promise<void> {
     const { entries, rowsById } = await this.readIndexAndRows(projectId, pending);
-    const texts = await this.readTexts(projectId, entries, rowsById, pending.dirtyFiles);
-    const changes = planFileChanges(projectId, entries, rowsById, texts, pending, new Date());
     // Rows left over are files no longer in the index; only a full scan can tell.
     const removed = pending.indexChanged ? rowsMissingFrom(entries, rowsById) : [];
-    changes.activities.push(...(await this.deletions(projectId, removed, pending.indexChangedBy)));
-    if (changes.upserts.length > 0 || removed.length > 0 || changes.activities.length > 0) {
-      await writeMaterializedFiles(this.db, projectId, {
-        removedFileIds: removed.map((row) => row.file_id),
-        upserts: changes.upserts,
-        activities: changes.activities,
-      });
+    const deletions = await this.deletions(projectId, removed, pending.indexChangedBy);
+    const listed = [...entries];
+    const now = new Date();
+    const perSlice = this.timing.entriesPerSlice;
+    for (let i = 0; i === 0 || i < listed.length; i += perSlice) {
+      const slice = new Map(listed.slice(i, i + perSlice));
+      const texts = await this.readTexts(projectId, slice, rowsById, pending.dirtyFiles);
+      const changes = planFileChanges(projectId, slice, rowsById, texts, pending, now);
+      const removedHere = i === 0 ? removed : [];
+      if (i === 0) changes.activities.push(...deletions);
+      if (changes.upserts.length > 0 || removedHere.length > 0 || changes.activities.length > 0) {
+        await writeMaterializedFiles(this.db, projectId, {
+          removedFileIds: removedHere.map((row) => row.file_id),
+          upserts: changes.upserts,
+          activities: changes.activities,
+        });
+      }
+      // Once stored, this is the text the next run of each file diffs against.
+      for (const { fileId, sha256, text } of changes.written) texts.get(fileId)?.room?.rememberMaterialized(sha256, text);
     }
-    // Once stored, this is the text the next run of each file diffs against.
-    for (const { fileId, sha256, text } of changes.written) texts.get(fileId)?.room?.rememberMaterialized(sha256, text);
+    if (listed.length > perSlice) collectGarbageWhenQuiet();
   }
 
   private async storedText(projectId: string, docName: string): Promise<string> {
