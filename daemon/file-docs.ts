@@ -6,7 +6,7 @@
 // loading the doc; the path's work loads it when it writes the file. Which paths a doc is at
 // is the index's business (paths-by-id.ts); this only holds the docs.
 import * as Y from 'yjs';
-import { contentText } from '../common/index-entry.js';
+import { contentText, type IndexEntry } from '../common/index-entry.js';
 import { fileDocName, fileIdOfDoc } from '../common/protocol.js';
 import type { LocalStore } from './local-store.js';
 import { STORED_ORIGIN, isFromServer } from './origins.js';
@@ -45,6 +45,7 @@ export class FileDocs {
   /**
    * File docs changed by the server since their paths were last written. A rescan writes these
    * (and paths whose index entry differs from the base) rather than every file of the project.
+   * Durable as the store's "unwritten" marks, so a restart knows them too (see writtenToDisk).
    */
   readonly changedByServer = new Set<string>();
   /** Docs whose paths wait for the server's state (see writeWhenSynced). */
@@ -60,6 +61,30 @@ export class FileDocs {
     for (const docName of store.unsavedDocs) {
       const id = fileIdOfDoc(docName);
       if (id) this.unsaved.add(id);
+    }
+    for (const docName of store.unwrittenDocs) {
+      const id = fileIdOfDoc(docName);
+      if (id) this.changedByServer.add(id);
+    }
+  }
+
+  /**
+   * The doc's paths were written (their bases recorded) from it as it was when changedByServer
+   * let go of it: unless the server changed it again since, its "unwritten" mark goes too.
+   */
+  writtenToDisk(id: string): void {
+    if (!this.changedByServer.has(id)) this.store.markWritten(fileDocName(id));
+  }
+
+  /** Marks of docs no index entry names any more (deleted files) go; nothing would write them. */
+  forgetUnwrittenExcept(entries: Iterable<IndexEntry>): void {
+    if (this.changedByServer.size === 0) return;
+    const ids = new Set<string>();
+    for (const entry of entries) ids.add(entry.id);
+    for (const id of this.changedByServer) {
+      if (ids.has(id)) continue;
+      this.changedByServer.delete(id);
+      this.store.markWritten(fileDocName(id));
     }
   }
 

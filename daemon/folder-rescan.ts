@@ -35,6 +35,7 @@ export async function rescanFolder(parts: RescanParts, { local, remote }: { loca
   }
   await Promise.all(work);
   remote.splitSharedIds([...files.keys()]);
+  parts.docs.forgetUnwrittenExcept(files.values());
 }
 
 /** The disk holds `base` at `path`: does the project hold something else there? */

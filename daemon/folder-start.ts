@@ -122,6 +122,9 @@ export async function joinFolder(parts: FolderStartParts, deps: JoinDeps): Promi
       { concurrency: FILE_CONCURRENCY },
     );
     await batch.commit(parts.bases);
+    // Durable and their bases recorded: the batch's docs are written (a crash before this
+    // leaves them marked, and the folder's resume writes them).
+    for (const [, entry] of entries.slice(first, first + JOIN_BATCH_FILES)) if (entry.kind === 'text') parts.docs.writtenToDisk(entry.id);
   }
   report.replaced.sort(byPath);
   // Files only this folder has are shared, so both sides end identical and nothing is lost.

@@ -15,21 +15,24 @@ import type { Logger } from 'pino';
 import { LeveldbPersistence } from 'y-leveldb';
 import { BaseStore } from './base-store.js';
 import { STORED_ORIGIN, isFromServer } from './origins.js';
+import { fileIdOfDoc } from '../common/protocol.js';
 import * as Y from 'yjs';
 
 /**
  * Records of our own beside y-leveldb's (whose keys start 'v1'), written through its chain so
  * they land in order with the doc updates: the feed position after the updates it covers, a
- * doc's "unsaved" mark before the local update that set it.
+ * doc's marks before the update that set them: "unsaved" (a local change the server has not
+ * acknowledged) and "unwritten" (a teammate's change not yet written to the disk).
  */
 const FEED_POSITION_KEY = ['cs_feed_position'];
+/** Present once every teammate's change not yet on disk carries its "unwritten" mark (see tracksUnwritten). */
+const TRACKS_UNWRITTEN_KEY = ['cs_tracks_unwritten'];
 /** The state vector of a doc with nothing in it (what Y.encodeStateVector(new Y.Doc()) gives). */
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Map());
-const UNSAVED_PREFIX = 'cs_unsaved';
+type MarkKind = 'unsaved' | 'unwritten';
+const MARK_PREFIX: Record<MarkKind, string> = { unsaved: 'cs_unsaved', unwritten: 'cs_unwritten' };
 /** Docs kept as the updates that made them until their first load (see arrivedDocs). */
 const ARRIVED_DOCS_KEPT = 50_000;
-/** Just past every UNSAVED_PREFIX key (same length, last letter +1), as y-leveldb bounds its own ranges. */
-const UNSAVED_END = 'cs_unsavee';
 
 
 export class LocalStore {
@@ -37,9 +40,10 @@ export class LocalStore {
   private readonly bound = new Map<Y.Doc, (update: Uint8Array, origin: unknown) => void>();
   /** Docs stored here; any other is new and starts empty. */
   private knownDocs = new Set<string>();
-  /** Docs marked unsaved in the store (see markUnsaved), so a mark is written once, not per keystroke. */
-  private unsavedMarks = new Set<string>();
-  private pendingMarks: Map<string, boolean> | null = null;
+  /** Docs marked in the store, by kind (see markUnsaved, markUnwritten), so a mark is written once, not per keystroke. */
+  private marks: Record<MarkKind, Set<string>> = { unsaved: new Set(), unwritten: new Set() };
+  private pendingMarks: Map<string, { kind: MarkKind; docName: string; on: boolean }> | null = null;
+  private tracksUnwrittenNow = false;
   /**
    * Docs that came into the store from teammates' updates alone and were not loaded since: their
    * updates, so the load that follows (the file is written at once) reads nothing back.
@@ -60,8 +64,25 @@ export class LocalStore {
     await mkdir(dir, { recursive: true });
     const store = new LocalStore(dir, await BaseStore.open(dir, log));
     store.knownDocs = new Set(await store.docs.getAllDocNames());
-    store.unsavedMarks = new Set(await store.docs._transact(async (db) => (await db.keys({ gte: [UNSAVED_PREFIX], lt: [UNSAVED_END] }).all()).map((key) => String(key[1]))));
+    store.marks = { unsaved: await store.loadMarks('unsaved'), unwritten: await store.loadMarks('unwritten') };
+    store.tracksUnwrittenNow = await store.docs._transact(async (db) => {
+      try {
+        await db.get(TRACKS_UNWRITTEN_KEY);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    // A store with no docs has no teammate's change unwritten: it tracks them from the start.
+    if (!store.tracksUnwrittenNow && store.knownDocs.size === 0) store.noteTracksUnwritten();
     return store;
+  }
+
+  private loadMarks(kind: MarkKind): Promise<Set<string>> {
+    const prefix = MARK_PREFIX[kind];
+    // Just past every key of the prefix (same length, last letter +1), as y-leveldb bounds its own ranges.
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.docs._transact(async (db) => new Set((await db.keys({ gte: [prefix], lt: [end] }).all()).map((key) => String(key[1]))));
   }
 
   /** How many docs the store holds. */
@@ -71,23 +92,49 @@ export class LocalStore {
 
   /** Docs holding local changes the server has not acknowledged, as of the last run. */
   get unsavedDocs(): string[] {
-    return [...this.unsavedMarks];
+    return [...this.marks.unsaved];
   }
 
   /** The doc holds local changes the server has not acknowledged: marked before they are stored. */
   markUnsaved(docName: string): void {
-    if (this.unsavedMarks.has(docName)) return;
-    this.unsavedMarks.add(docName);
-    this.queueMark(docName, true);
+    this.mark('unsaved', docName, true);
   }
 
   isMarkedUnsaved(docName: string): boolean {
-    return this.unsavedMarks.has(docName);
+    return this.marks.unsaved.has(docName);
   }
 
   markSaved(docName: string): void {
-    if (!this.unsavedMarks.delete(docName)) return;
-    this.queueMark(docName, false);
+    this.mark('unsaved', docName, false);
+  }
+
+  /** File docs holding a teammate's change that was not written to the disk, as of the last run. */
+  get unwrittenDocs(): string[] {
+    return [...this.marks.unwritten];
+  }
+
+  /** The doc's teammates' changes are on the disk (the mark is set as each is stored). */
+  markWritten(docName: string): void {
+    this.mark('unwritten', docName, false);
+  }
+
+  /**
+   * Whether every teammate's change not yet on the disk is marked: a store a release before the
+   * marks wrote is not, until one look at every path (noteTracksUnwritten after it).
+   */
+  get tracksUnwritten(): boolean {
+    return this.tracksUnwrittenNow;
+  }
+
+  noteTracksUnwritten(): void {
+    if (this.tracksUnwrittenNow) return;
+    this.tracksUnwrittenNow = true;
+    void this.docs._transact((db) => db.put(TRACKS_UNWRITTEN_KEY, Buffer.alloc(0)));
+  }
+
+  /** A teammate's change to a file doc is about to be stored: marked unwritten first. */
+  private markUnwrittenIfFile(docName: string): void {
+    if (fileIdOfDoc(docName)) this.mark('unwritten', docName, true);
   }
 
   /**
@@ -95,20 +142,24 @@ export class LocalStore {
    * batch is queued at its first mark and takes every mark until it runs, so a mark always
    * lands before the update stored after it.
    */
-  private queueMark(docName: string, unsaved: boolean): void {
+  private mark(kind: MarkKind, docName: string, on: boolean): void {
+    const marked = this.marks[kind];
+    if (marked.has(docName) === on) return;
+    if (on) marked.add(docName);
+    else marked.delete(docName);
     if (!this.pendingMarks) {
-      const marks = new Map<string, boolean>();
-      this.pendingMarks = marks;
+      const pending: NonNullable<LocalStore['pendingMarks']> = new Map();
+      this.pendingMarks = pending;
       void this.docs._transact(async (db) => {
-        if (this.pendingMarks === marks) this.pendingMarks = null;
+        if (this.pendingMarks === pending) this.pendingMarks = null;
         await db.batch(
-          [...marks].map(([name, isUnsaved]) =>
-            isUnsaved ? { type: 'put' as const, key: [UNSAVED_PREFIX, name], value: Buffer.alloc(0) } : { type: 'del' as const, key: [UNSAVED_PREFIX, name] },
+          [...pending.values()].map(({ kind: k, docName: name, on: set }) =>
+            set ? { type: 'put' as const, key: [MARK_PREFIX[k], name], value: Buffer.alloc(0) } : { type: 'del' as const, key: [MARK_PREFIX[k], name] },
           ),
         );
       });
     }
-    this.pendingMarks.set(docName, unsaved);
+    this.pendingMarks.set(`${kind}:${docName}`, { kind, docName, on });
   }
 
   /** The feed position stored last (0: none, a store from before the feed). */
@@ -141,10 +192,11 @@ export class LocalStore {
     const arrived = this.arrivedDocs.get(docName);
     if (arrived) arrived.push(update);
     if (this.knownDocs.has(docName)) {
+      this.markUnwrittenIfFile(docName);
       void this.docs.storeUpdate(docName, update);
       return;
     }
-    void this.writeAsNew(docName, update);
+    void this.writeAsNew(docName, update, { unwritten: true });
     this.arrivedDocs.set(docName, [update]);
     // Bounded: a doc past the bound is read back from LevelDB when loaded, as any other.
     if (this.arrivedDocs.size > ARRIVED_DOCS_KEPT) this.arrivedDocs.delete(this.arrivedDocs.keys().next().value!);
@@ -187,8 +239,11 @@ export class LocalStore {
     return this.writeAsNew(docName, update);
   }
 
-  /** Queues an update as a new doc's records in the next batch (see storeNewDoc). */
-  private writeAsNew(docName: string, update: Uint8Array): Promise<void> {
+  /**
+   * Queues an update as a new doc's records in the next batch (see storeNewDoc); a teammate's
+   * (`unwritten`) with its mark in the same batch, which may run before the next batch of marks.
+   */
+  private writeAsNew(docName: string, update: Uint8Array, { unwritten = false } = {}): Promise<void> {
     this.knownDocs.add(docName);
     if (!this.newDocs) {
       const batch: NonNullable<LocalStore['newDocs']> = { ops: [], stored: Promise.resolve() };
@@ -205,16 +260,24 @@ export class LocalStore {
       { type: 'put', key: ['v1_sv', docName], value: Buffer.from(encoding.toUint8Array(stateVector)) },
       { type: 'put', key: ['v1', docName, 'update', 0], value: Buffer.from(update) },
     );
+    if (unwritten && fileIdOfDoc(docName) && !this.marks.unwritten.has(docName)) {
+      this.marks.unwritten.add(docName);
+      this.newDocs.ops.push({ type: 'put', key: [MARK_PREFIX.unwritten, docName], value: Buffer.alloc(0) });
+    }
     return this.newDocs.stored;
   }
 
   private keepStored(docName: string, doc: Y.Doc): void {
     const store = (update: Uint8Array, origin: unknown) => {
       if (origin === STORED_ORIGIN) return;
-      if (!isFromServer(origin)) this.markUnsaved(docName);
+      const remote = isFromServer(origin);
+      if (!remote) this.markUnsaved(docName);
       // A doc's first content (a teammate's file arriving) goes in the batch of new docs too.
-      if (!this.knownDocs.has(docName)) void this.writeAsNew(docName, Y.encodeStateAsUpdate(doc));
-      else void this.docs.storeUpdate(docName, update);
+      if (!this.knownDocs.has(docName)) void this.writeAsNew(docName, Y.encodeStateAsUpdate(doc), { unwritten: remote });
+      else {
+        if (remote) this.markUnwrittenIfFile(docName);
+        void this.docs.storeUpdate(docName, update);
+      }
     };
     doc.on('update', store);
     this.bound.set(doc, store);

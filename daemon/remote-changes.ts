@@ -230,12 +230,14 @@ export class RemoteChanges {
     if (decideProjectWrite(disk, { kind: 'text', sha256, mode: entry.mode }) === 'record-base') {
       this.parts.log.debug({ path }, 'the disk already holds the project\'s text');
       bases.set(path, written);
+      docs.writtenToDisk(entry.id);
       return;
     }
     const previous = (await bases.text(path)) ?? '';
     await this.parts.disk.writeFile(path, bytes, entry.mode, { sha256 });
     this.deps.wrote(path);
     bases.set(path, written);
+    docs.writtenToDisk(entry.id);
     this.parts.activity('remote', base ? 'edited' : 'created', path, lineStats(previous, text));
   }
 

@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Base, StoredBase } from '../../daemon/base-store.js';
 import { LocalStore } from '../../daemon/local-store.js';
+import { REMOTE_ORIGIN } from '../../daemon/origins.js';
+import { LeveldbPersistence } from 'y-leveldb';
 
 let dir: string;
 
@@ -93,4 +95,56 @@ describe('LocalStore', () => {
       expect(await stat(join(dir, 'bases')).catch(() => null)).toBeNull();
     }
   });
+
+  it("marks a teammate's change as unwritten until its paths are written, across a restart", async () => {
+    const store = await LocalStore.open(dir);
+    expect(store.tracksUnwritten).toBe(true);
+    // Arrived for docs not in memory: one new to the store, one it holds already.
+    const update = (text: string) => {
+      const doc = new Y.Doc();
+      doc.getText('content').insert(0, text);
+      return Y.encodeStateAsUpdate(doc);
+    };
+    await store.storeNewUpdate('file:known', update('ours\n'));
+    store.storeRemoteUpdate('file:new', update('theirs\n'));
+    store.storeRemoteUpdate('file:known', update('theirs too\n'));
+    // Arrived for a doc in memory (the connection applies it with the remote origin).
+    const loaded = await store.loadDoc('file:loaded');
+    loaded.getText('content').insert(0, 'made here\n');
+    Y.applyUpdate(loaded, update('from a teammate\n'), REMOTE_ORIGIN);
+    // The index is no file: its changes are written from the index itself.
+    Y.applyUpdate(await store.loadDoc('index'), update('x'), REMOTE_ORIGIN);
+    await store.settled();
+    await store.close();
+
+    const reopened = await LocalStore.open(dir);
+    expect(reopened.unwrittenDocs.sort()).toEqual(['file:known', 'file:loaded', 'file:new']);
+    expect(reopened.unsavedDocs).toEqual(['file:loaded']);
+    reopened.markWritten('file:new');
+    reopened.markWritten('file:loaded');
+    await reopened.close();
+    const again = await LocalStore.open(dir);
+    expect(again.unwrittenDocs).toEqual(['file:known']);
+    await again.close();
+  });
+
+  it('says a store written before the marks does not track unwritten changes, until told it does', async () => {
+    // What the release before the marks left: docs, and no record that marks are kept.
+    const older = new LeveldbPersistence(join(dir, 'docs'));
+    const doc = new Y.Doc();
+    doc.getText('content').insert(0, 'from the release before\n');
+    await older.storeUpdate('file:old', Y.encodeStateAsUpdate(doc));
+    await older.destroy();
+
+    const store = await LocalStore.open(dir);
+    expect(store.tracksUnwritten).toBe(false);
+    expect(textOf(await store.loadDoc('file:old'))).toBe('from the release before\n');
+    store.noteTracksUnwritten();
+    await store.settled();
+    await store.close();
+    const reopened = await LocalStore.open(dir);
+    expect(reopened.tracksUnwritten).toBe(true);
+    await reopened.close();
+  });
 });
+
