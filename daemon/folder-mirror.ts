@@ -337,9 +337,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   async resume(): Promise<void> {
     const { phases, phase } = phaseClock();
     await this.open(phase);
-    // A teammate's change stored before a crash may not have reached the disk: the store marks its
-    // doc, which the rescan writes. A store from before the marks gets one look at every path
-    // (29 s of the daemon's CPU for 40,000 files, which every start used to take).
+    // A teammate's change stored before a crash may not have reached the disk: its doc is marked, the
+    // rescan writes it. A store from before the marks gets one look at every path (29 s for 40,000 files).
     const checkEveryPath = !this.store.tracksUnwritten;
     await this.goLive({ checkEveryPath }, phase);
     this.store.noteTracksUnwritten();
