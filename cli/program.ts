@@ -237,7 +237,7 @@ export function buildProgram(): Command {
     .command('join')
     .description("Mirror a project into a folder and keep it live; differing local files are backed up first")
     .argument('<project>', 'owner/name, a project id, or the URL `codeshare share` printed')
-    .argument('[dir]', "the folder (default: the project's name); an existing clone is fine")
+    .argument('[dir]', "the folder (default: this one when it is a git clone's top, a new folder named after the project otherwise)")
     .option('--keep-local', 'where a local file differs, push the local version instead of taking the project\'s')
     .addOption(jsonOption())
     .addHelpText('after', examples('codeshare join alice/app', 'codeshare join http://127.0.0.1:4455/p/alice/app ~/code/app --keep-local'))

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join as joinPath, resolve } from 'node:path';
 import type { FolderEvent, JoinReport } from '../../common/control-protocol.js';
 import { callDaemon, daemonClient } from '../daemon-session.js';
 import { parseProjectRef } from '../project-ref.js';
@@ -20,7 +21,7 @@ export async function join(options: JoinOptions): Promise<JoinResult> {
   const session = await openServerSession({ server: options.server ?? ref.server });
   const username = await session.username();
   const project = await session.projectId(ref);
-  const root = resolve(options.dir ?? (ref.kind === 'id' ? ref.id : ref.name));
+  const root = resolve(options.dir ?? defaultFolder(ref.kind === 'id' ? ref.id : ref.name));
   const { client } = await daemonClient();
   try {
     if (options.onEvent) {
@@ -54,4 +55,14 @@ export function formatJoin(result: JoinResult): string[] {
     for (const { path, backup } of report.replaced) lines.push(`  ${path} -> ${backup}`);
   }
   return lines;
+}
+
+/**
+ * Without a folder named: this one when it is a clone (the top of a git work tree: teammates
+ * join from their clone, as the README says), else a new folder named after the project, as
+ * `git clone` makes one. In a clone the project's name as a folder inside it was a second copy
+ * of the repository nested in the first.
+ */
+export function defaultFolder(projectName: string, cwd = process.cwd()): string {
+  return existsSync(joinPath(cwd, '.git')) ? cwd : resolve(cwd, projectName);
 }

@@ -230,6 +230,13 @@ export class User {
     return result;
   }
 
+  /** `codeshare join <project>` run in `cwd`, naming no folder. */
+  async joinIn(cwd: string, project: string): Promise<JoinResult> {
+    const result = await this.json<JoinResult>(['join', project], { cwd });
+    await this.recordDaemon();
+    return result;
+  }
+
   status(): Promise<StatusResult> {
     return this.json<StatusResult>(['status']);
   }

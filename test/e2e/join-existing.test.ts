@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
-import { World, untilContent, untilIdentical, type ShareResult, type User } from './harness.js';
+import { World, sh, untilContent, untilIdentical, type ShareResult, type User } from './harness.js';
 
 let world: World;
 let alice: User;
@@ -83,3 +83,23 @@ it('pushes the local version of a differing file with --keep-local', { timeout: 
   await untilIdentical(a, c);
   expect(existsSync(join(c, 'only-bob.txt'))).toBe(true);
 });
+
+it('joins into the folder it runs in when that is a git clone, and into a new folder named after the project otherwise', { timeout: 180_000 }, async () => {
+  onTestFailed(async () => console.log(await world.dumpLogs()));
+  const dave = await world.user('dave');
+  await alice.json(['members', shared.project, 'add', 'dave', '--role', 'editor']);
+  const clone = await world.folder('dave-clone', { 'same.txt': 'the same everywhere\n' });
+  await sh('git', ['init', '-q'], clone);
+  const intoClone = await dave.joinIn(clone, shared.project);
+  expect(intoClone.root).toBe(clone);
+  expect(await readFile(join(clone, 'src/also-same.ts'), 'utf8')).toBe('export {};\n');
+  expect(existsSync(join(clone, 'clone'))).toBe(false);
+
+  const plain = await world.folder('dave-plain');
+  const intoNew = await dave.joinIn(plain, shared.project);
+  expect(intoNew.root).toBe(join(plain, 'clone'));
+  expect(await readFile(join(plain, 'clone', 'same.txt'), 'utf8')).toBe('the same everywhere\n');
+  await dave.untilSynced(clone);
+  await dave.untilSynced(join(plain, 'clone'));
+});
+
