@@ -4,8 +4,9 @@
 // list of pending events and then clears it, taking the list's lock once for each, while the
 // backend's thread adds events under neither of the Watcher's locks. An event added between the
 // copy and the clear is gone, and nothing reports that file until the daemon's next rescan, tens
-// of seconds later (seen once under load: the second of two saves in one folder, made just as the
-// first was handed over). The window is the moment a batch is delivered, any folder.
+// of seconds later (read in the source; likely what a test saw once under load: the second of two
+// saves in one folder, made just as the first was handed over, reported 25 s late). The window
+// is the moment a batch is delivered, in any folder.
 //
 // A second subscription of the same folder with an ignore list of its own is a second Watcher,
 // with a pending list of its own. It costs no kernel watch (inotify gives the same descriptor

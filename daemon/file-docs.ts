@@ -31,6 +31,9 @@ export function docsInMemoryLimit(value = process.env.CODESHARE_DOCS_IN_MEMORY):
   return Number.isInteger(limit) && limit >= 1 ? limit : DEFAULT_DOCS_IN_MEMORY;
 }
 
+/** The file ids of those of `docNames` that are file docs. */
+const fileIdsOf = (docNames: string[]) => docNames.flatMap((docName) => fileIdOfDoc(docName) ?? []);
+
 export class FileDocs {
   /** In memory, least recently used first (a Map keeps insertion order; a use moves a doc last). */
   private readonly docs = new Map<string, { doc: Y.Doc; usedAt: number }>();
@@ -58,14 +61,8 @@ export class FileDocs {
     private readonly hooks: FileDocsHooks,
     private readonly limit = docsInMemoryLimit(),
   ) {
-    for (const docName of store.unsavedDocs) {
-      const id = fileIdOfDoc(docName);
-      if (id) this.unsaved.add(id);
-    }
-    for (const docName of store.unwrittenDocs) {
-      const id = fileIdOfDoc(docName);
-      if (id) this.changedByServer.add(id);
-    }
+    for (const id of fileIdsOf(store.unsavedDocs)) this.unsaved.add(id);
+    for (const id of fileIdsOf(store.unwrittenDocs)) this.changedByServer.add(id);
   }
 
   /**

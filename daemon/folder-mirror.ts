@@ -159,8 +159,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.live) this.connection.follow(docName, doc, unsaved);
   };
 
-  /** Opens the local state and the rules, and builds the parts; shared by every way of starting. */
-  /** Opens the store, loads the folder's parts; `phase` marks the steps' ends (for the log). */
+  /** Opens the local state and the rules, builds the parts (shared by every start); `phase` marks steps for the log. */
   private async open(phase = (_name: string): void => undefined): Promise<void> {
     const { root } = this.spec;
     // The walk for .gitignore files waits on the disk, as the store's reads do: both at once.
@@ -349,7 +348,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * Connects, follows every doc, watches the disk, reconciles what changed meanwhile.
    * `checkEveryPath`: compare every path with its doc, not only the paths known to differ.
    */
-  private async goLive({ checkEveryPath }: { checkEveryPath: boolean }, phase: (name: string) => void = () => undefined): Promise<void> {
+  private async goLive({ checkEveryPath }: { checkEveryPath: boolean }, phase = (_name: string): void => undefined): Promise<void> {
     this.live = true;
     this.mirroring = true;
     this.followIndex();

@@ -65,17 +65,21 @@ export class LocalStore {
     const store = new LocalStore(dir, await BaseStore.open(dir, log));
     store.knownDocs = new Set(await store.docs.getAllDocNames());
     store.marks = { unsaved: await store.loadMarks('unsaved'), unwritten: await store.loadMarks('unwritten') };
-    store.tracksUnwrittenNow = await store.docs._transact(async (db) => {
-      try {
-        await db.get(TRACKS_UNWRITTEN_KEY);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    store.tracksUnwrittenNow = (await store.record(TRACKS_UNWRITTEN_KEY)) !== undefined;
     // A store with no docs has no teammate's change unwritten: it tracks them from the start.
     if (!store.tracksUnwrittenNow && store.knownDocs.size === 0) store.noteTracksUnwritten();
     return store;
+  }
+
+  /** One of our own records, read in y-leveldb's chain; undefined when there is none. */
+  private record(key: string[]): Promise<Uint8Array | undefined> {
+    return this.docs._transact(async (db) => {
+      try {
+        return await db.get(key);
+      } catch {
+        return undefined;
+      }
+    });
   }
 
   private loadMarks(kind: MarkKind): Promise<Set<string>> {
@@ -164,13 +168,7 @@ export class LocalStore {
 
   /** The feed position stored last (0: none, a store from before the feed). */
   async loadFeedPosition(): Promise<number> {
-    const value = await this.docs._transact(async (db) => {
-      try {
-        return await db.get(FEED_POSITION_KEY);
-      } catch {
-        return undefined;
-      }
-    });
+    const value = await this.record(FEED_POSITION_KEY);
     return value && value.byteLength > 0 ? decoding.readVarUint(decoding.createDecoder(value)) : 0;
   }
 

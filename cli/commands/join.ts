@@ -63,6 +63,6 @@ export function formatJoin(result: JoinResult): string[] {
  * `git clone` makes one. In a clone the project's name as a folder inside it was a second copy
  * of the repository nested in the first.
  */
-export function defaultFolder(projectName: string, cwd = process.cwd()): string {
+function defaultFolder(projectName: string, cwd = process.cwd()): string {
   return existsSync(joinPath(cwd, '.git')) ? cwd : resolve(cwd, projectName);
 }

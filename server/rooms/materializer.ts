@@ -125,6 +125,7 @@ export class FileMaterializer {
     const listed = [...entries];
     const now = new Date();
     const perSlice = this.timing.entriesPerSlice;
+    // At least one slice: an index emptied of files still has its deletions to store.
     for (let i = 0; i === 0 || i < listed.length; i += perSlice) {
       const slice = new Map(listed.slice(i, i + perSlice));
       const texts = await this.readTexts(projectId, slice, rowsById, pending.dirtyFiles);
