@@ -17,6 +17,8 @@ const CHANGED = 10;
 /** BENCH_RECONNECT_SIZES=300,3000: a quick check, printed and not written to RESULTS.md. */
 const SIZES = process.env.BENCH_RECONNECT_SIZES ? process.env.BENCH_RECONNECT_SIZES.split(',').map(Number) : [4_000, 40_000];
 const ARRIVAL_TIMEOUT_MS = 120_000;
+/** BENCH_RECONNECT_TRACE=1: bob's daemon log lines of each restart, in ms from `daemon start`. */
+const TRACE = !!process.env.BENCH_RECONNECT_TRACE;
 
 const shapeOf = (files: number): TreeShape => ({ files, folders: Math.round(files / 16), largeTextShare: 0, binaryShare: 0.02, smallText: [300, 4 * 1024], settleMs: 0 });
 
@@ -98,6 +100,7 @@ async function measureSize(work: string, files: number): Promise<{ cycles: Cycle
       await waitFor('the server holding alice\'s changes', async () => (await Promise.all(changed.map(onServer))).every(Boolean));
 
       relay.bytes = 0;
+      const startedAt = Date.now();
       const started = performance.now();
       await bob.cli(['daemon', 'start', '--json']);
       const arrived = async (path: string) => (await readFile(join(folderB, path), 'utf8').catch(() => '')).endsWith(line);
@@ -108,11 +111,24 @@ async function measureSize(work: string, files: number): Promise<{ cycles: Cycle
       const entry = await bob.daemonLogEntry('caught up with the project feed');
       const feed = entry ? { frames: Number(entry.frames), bytes: Number(entry.bytes), ms: Number(entry.ms) } : null;
       cycles.push({ bytes: relay.bytes, ms, feed });
+      if (TRACE) {
+        await waitFor("bob's daemon resumed", async () => (await bob.daemonLogEntry('resumed')) !== null && Number((await bob.daemonLogEntry('resumed'))!.time) >= startedAt);
+        await traceRestart(bob, startedAt);
+      }
       process.stderr.write(`bench reconnect ${files} files, round ${round + 1}: ${relay.bytes} bytes, ${seconds(ms)}\n`);
     }
     return { cycles, files: tree.files };
   } finally {
     await cleanup.runAll();
+  }
+}
+
+async function traceRestart(bob: BenchUser, startedAt: number): Promise<void> {
+  const text = await readFile(join(bob.home, 'state', 'daemon.log'), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const { time, msg, level: _level, pid: _pid, hostname: _host, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    if (typeof time === 'number' && time >= startedAt) process.stderr.write(`  +${time - startedAt} ms ${String(msg)} ${JSON.stringify(rest)}\n`);
   }
 }
 

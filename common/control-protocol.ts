@@ -44,8 +44,8 @@ export interface FolderStatus {
   guard: GuardSettings;
   /** How the folder is watched; `problem`: why it is not watched whole (then only rescans keep it in step). */
   watcher: { backend: 'native' | 'chokidar' | null; problem: string | null };
-  /** Docs held in memory now (the index and recently used files) and docs in the local store. */
-  docs: { inMemory: number; stored: number };
+  /** Docs held in memory now (the index and recently used files) and docs in the local store (null: not counted yet). */
+  docs: { inMemory: number; stored: number | null };
 }
 
 /** A halt of the folder's sending: what it looks like, how many files it holds, whose work. */

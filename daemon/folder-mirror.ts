@@ -372,6 +372,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     });
     await this.watch.start();
     phase('watching');
+    void this.store.listStoredDocs().then(() => this.reports.scheduleStatus());
     await this.reconcile({ checkEveryPath });
     phase('reconciled');
     this.rescans.start();

@@ -1,6 +1,7 @@
 import type { FolderStatus } from '../../common/control-protocol.js';
 import { callDaemon, runningDaemon } from '../daemon-session.js';
 import { plural } from '../output.js';
+import { docsInMemory } from '../../common/wording.js';
 
 /** Problems spelled out under a folder; `--json` has them all. */
 export const PROBLEMS_SHOWN = 5;
@@ -45,7 +46,7 @@ export function formatStatus(result: StatusResult): string[] {
   if (result.folders.length === 0) lines.push('No folder is synced.');
   for (const folder of result.folders) {
     lines.push(`${folder.root}  ${folder.projectName}  ${describeSyncState(folder)}  ${folder.files} files${folder.branch ? `  branch ${folder.branch}` : ''}`);
-    if (folder.docs) lines.push(`  ${plural(folder.docs.inMemory, 'doc')} in memory of ${folder.docs.stored} stored`);
+    if (folder.docs) lines.push(`  ${docsInMemory(folder.docs)}`);
     if (folder.halt && folder.pausedReason) lines.push(`  ${folder.pausedReason}`);
     if (folder.watcher?.problem) lines.push(`  not watched: ${folder.watcher.problem}`);
     for (const peer of folder.peers) lines.push(`  online: ${peer.name}${peer.file ? ` (${peer.file})` : ''}${peer.branch ? ` on ${peer.branch}` : ''}`);

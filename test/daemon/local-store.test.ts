@@ -49,6 +49,43 @@ describe('LocalStore', () => {
     await reopened.close();
   });
 
+  it('serves and stores the docs of a reopened store before it has listed them, and counts them once it has', async () => {
+    const store = await LocalStore.open(dir);
+    const made = (text: string) => {
+      const doc = new Y.Doc();
+      doc.getText('content').insert(0, text);
+      return doc;
+    };
+    const [a, b] = [made('a\n'), made('b\n')];
+    await Promise.all([store.storeNewDoc('file:a', a), store.storeNewDoc('file:b', b)]);
+    await store.close();
+
+    const reopened = await LocalStore.open(dir);
+    // The start does not wait for the list: a stored doc is read, not taken for a new one.
+    expect(reopened.docCount).toBeNull();
+    const loaded = await reopened.loadDoc('file:a');
+    expect(textOf(loaded)).toBe('a\n');
+    loaded.getText('content').insert(0, 'edited ');
+    const teammate = new Y.Doc();
+    Y.applyUpdate(teammate, Y.encodeStateAsUpdate(b));
+    const before = Y.encodeStateVector(teammate);
+    teammate.getText('content').insert(0, 'remote ');
+    reopened.storeRemoteUpdate('file:b', Y.encodeStateAsUpdate(teammate, before));
+    reopened.storeRemoteUpdate('file:c', Y.encodeStateAsUpdate(made('c\n')));
+    expect(await reopened.stateVector('file:b')).toEqual(Y.encodeStateVector(teammate));
+    await reopened.listStoredDocs();
+    expect(reopened.docCount).toBe(3);
+    await reopened.close();
+
+    const again = await LocalStore.open(dir);
+    expect(textOf(await again.loadDoc('file:a'))).toBe('edited a\n');
+    expect(textOf(await again.loadDoc('file:b'))).toBe('remote b\n');
+    expect(textOf(await again.loadDoc('file:c'))).toBe('c\n');
+    await again.listStoredDocs();
+    expect(again.docCount).toBe(3);
+    await again.close();
+  });
+
   it('keeps the last base written for each path, and forgets deleted ones', async () => {
     const store = await LocalStore.open(dir);
     const base = (sha256: string): StoredBase => ({ id: 'f1', kind: 'text', mode: 0o644, sha256, text: `text ${sha256}` });

@@ -2,6 +2,7 @@
 import { Box, Text } from 'ink';
 import type { FolderProblem, FolderStatus } from '../../../common/control-protocol.js';
 import type { FeedItem, LiveState } from '../state/live-reducer.js';
+import { docsInMemory } from '../../../common/wording.js';
 
 export function SyncStateLine({ status }: { status: FolderStatus | null }) {
   if (!status) return <Text color="yellow">◌ starting…</Text>;
@@ -76,9 +77,7 @@ export function LiveView({ state }: { state: LiveState }) {
         <ProgressBar label={state.progress.phase === 'upload' ? 'uploading' : 'downloading'} done={state.progress.done} total={state.progress.total} />
       ) : null}
       {state.status?.docs ? (
-        <Text dimColor>
-          {state.status.docs.inMemory} docs in memory of {state.status.docs.stored} stored
-        </Text>
+        <Text dimColor>{docsInMemory(state.status.docs)}</Text>
       ) : null}
       {state.status?.watcher?.problem ? <Text color="red">! not watched: {state.status.watcher.problem}</Text> : null}
       <NotSharedSection problems={state.status?.problems ?? []} />
