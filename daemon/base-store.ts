@@ -13,6 +13,8 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import type { Logger } from 'pino';
+import { ScanRecords } from './scan-records.js';
+import { WriteBehind, type ChainedBatch } from './write-behind.js';
 
 /** What a path held on disk when disk and project last agreed, as the store keeps it. */
 export interface StoredBase {
@@ -43,17 +45,13 @@ const BASES_DIR = 'bases-v2';
 /** Records copied per batch when upgrading the first format. */
 const UPGRADE_BATCH = 1_000;
 
-type BaseWrite = StoredBase | null;
-
 export class BaseStore {
   private readonly db: Level<string, string>;
   private readonly meta;
   private readonly texts;
-  /** Bases not yet written: a base, or null for a removal; then the batch being written. */
-  private pending = new Map<string, BaseWrite>();
-  private inWrite = new Map<string, BaseWrite>();
-  private writing: Promise<void> = Promise.resolve();
-  private scheduled = false;
+  private readonly writes: WriteBehind<StoredBase>;
+  /** The scan's records of what each file held as of its stat (see scan-cache.ts), in the same LevelDB. */
+  readonly scans: ScanRecords;
 
   private constructor(
     dir: string,
@@ -62,6 +60,9 @@ export class BaseStore {
     this.db = new Level<string, string>(join(dir, BASES_DIR));
     this.meta = this.db.sublevel<string, Base>('meta', { valueEncoding: 'json' });
     this.texts = this.db.sublevel<string, string>('text', { valueEncoding: 'utf8' });
+    const failed = (err: unknown, count: number) => log?.warn({ err, count }, 'storing bases failed');
+    this.writes = new WriteBehind<StoredBase>(this.db, (batch, path, base) => this.putOps(batch, path, base), failed);
+    this.scans = new ScanRecords(this.db, log);
   }
 
   static async open(dir: string, log?: Logger): Promise<BaseStore> {
@@ -94,10 +95,14 @@ export class BaseStore {
     this.log?.info({ bases: copied }, 'upgraded the local store: base texts kept apart');
   }
 
-  private putOps(batch: ReturnType<Level<string, string>['batch']>, path: string, base: StoredBase): void {
-    batch.put(path, baseInMemory(base), { sublevel: this.meta });
-    if (base.text === undefined) batch.del(path, { sublevel: this.texts });
-    else batch.put(path, base.text, { sublevel: this.texts });
+  /** A base's records in the batch; null: the path's removal. */
+  private putOps(batch: ChainedBatch, path: string, base: StoredBase | null): void {
+    if (!base) batch.del(path, { sublevel: this.meta }).del(path, { sublevel: this.texts });
+    else {
+      batch.put(path, baseInMemory(base), { sublevel: this.meta });
+      if (base.text === undefined) batch.del(path, { sublevel: this.texts });
+      else batch.put(path, base.text, { sublevel: this.texts });
+    }
   }
 
   /** Every base, without its text. */
@@ -107,9 +112,8 @@ export class BaseStore {
 
   /** The text of the path's base as last set (written or still waiting to be). */
   async text(path: string): Promise<string | undefined> {
-    for (const waiting of [this.pending, this.inWrite]) {
-      if (waiting.has(path)) return waiting.get(path)?.text;
-    }
+    const waiting = this.writes.waiting(path);
+    if (waiting) return waiting.value?.text;
     try {
       return await this.texts.get(path);
     } catch (err) {
@@ -119,53 +123,20 @@ export class BaseStore {
   }
 
   set(path: string, base: StoredBase): void {
-    this.pending.set(path, base);
-    this.schedule();
+    this.writes.set(path, base);
   }
 
   delete(path: string): void {
-    this.pending.set(path, null);
-    this.schedule();
+    this.writes.set(path, null);
   }
 
   /** Resolves once every base set so far reached LevelDB. */
-  settled(): Promise<void> {
-    return this.writing;
+  async settled(): Promise<void> {
+    await Promise.all([this.writes.settled(), this.scans.settled()]);
   }
 
   async close(): Promise<void> {
-    await this.writing;
-    await this.writePending();
+    await Promise.all([this.writes.flush(), this.scans.flush()]);
     await this.db.close();
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    this.writing = this.writing.then(
-      () =>
-        new Promise<void>((resolve) =>
-          setImmediate(() => {
-            this.scheduled = false;
-            void this.writePending().then(resolve);
-          }),
-        ),
-    );
-  }
-
-  private async writePending(): Promise<void> {
-    const pending = this.pending;
-    this.pending = new Map();
-    if (pending.size === 0) return;
-    const batch = this.db.batch();
-    for (const [path, base] of pending) {
-      if (base) this.putOps(batch, path, base);
-      else batch.del(path, { sublevel: this.meta }).del(path, { sublevel: this.texts });
-    }
-    // Readable (text()) until LevelDB has it.
-    this.inWrite = pending;
-    // A failed write leaves the older bases, which the merge at the next start tolerates.
-    await batch.write().catch((err: unknown) => this.log?.warn({ err, count: pending.size }, 'storing bases failed'));
-    if (this.inWrite === pending) this.inWrite = new Map();
   }
 }

@@ -126,7 +126,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.reports = new FolderReports({ root: spec.root, log, presence: this.presence, status: () => (this.parts ? this.status() : null), emit: (event) => this.emit('event', event) });
     this.branchPause = new BranchPause(() => this.git.branch, () => this.trackedBranch, log);
     this.diskReader = new DiskReader(spec.root, this.diskIo, (path) => this.parts.bases.get(path)?.sha256);
-    this.problems = new FolderProblems({ root: spec.root, rules: () => this.parts.rules, diskIo: this.diskIo, diskReader: this.diskReader, log, changed: () => this.reports.scheduleStatus() });
+    const { diskIo, diskReader } = this;
+    this.problems = new FolderProblems({ root: spec.root, rules: () => this.parts.rules, diskIo, diskReader, log, changed: () => this.reports.scheduleStatus(), scanRecords: () => this.store?.bases.scans ?? null });
     this.connection.on('state', () => this.reports.sendStatus());
     // Acks arrive by the thousand during a share: status is recomputed at most every 50 ms.
     this.connection.on('persisted', () => this.reports.scheduleStatus());

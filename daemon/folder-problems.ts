@@ -11,7 +11,9 @@ import type { FolderProblem } from '../common/control-protocol.js';
 import type { IgnoreRules } from '../common/ignore-rules.js';
 import { MAX_SHARED_FILE_BYTES, MAX_TEXT_BYTES } from '../common/index-entry.js';
 import type { DiskReader, DiskState } from './disk-reader.js';
-import { listFolderPaths, scanFolder, type ScanCache, type ScanSkip, type ScannedEntry } from './scan.js';
+import { listFolderPaths, scanFolder, type ScanSkip, type ScannedEntry } from './scan.js';
+import { KeptScanCache } from './scan-cache.js';
+import type { ScanRecords } from './scan-records.js';
 import { problemOfSkip, problemsFromScan } from './unshared.js';
 import { contentKind } from './file-content.js';
 import { statSignature } from './stat-signature.js';
@@ -23,14 +25,18 @@ export interface FolderProblemsDeps {
   diskReader: DiskReader;
   log: Logger;
   changed: () => void;
+  /** Where the scan's cache is kept across restarts; null before the local store is open. */
+  scanRecords: () => ScanRecords | null;
 }
 
 export class FolderProblems {
   private readonly problems = new Map<string, FolderProblem>();
   /** What the last scans found, so a rescan reads only files whose stat changed. */
-  private readonly scanCache: ScanCache = new Map();
+  private readonly scanCache: KeptScanCache;
 
-  constructor(private readonly deps: FolderProblemsDeps) {}
+  constructor(private readonly deps: FolderProblemsDeps) {
+    this.scanCache = new KeptScanCache(deps.scanRecords, MAX_TEXT_BYTES);
+  }
 
   values(): IterableIterator<FolderProblem> {
     return this.problems.values();
@@ -67,6 +73,7 @@ export class FolderProblems {
 
   /** What is on disk (under a folder, or all of it), as the index would record it. */
   async scan(under = ''): Promise<ScannedEntry[]> {
+    await this.scanCache.load();
     const options = { maxTextBytes: MAX_TEXT_BYTES, maxFileBytes: MAX_SHARED_FILE_BYTES, logger: this.deps.log, cache: this.scanCache, under };
     const { entries, skipped } = await scanFolder(this.deps.root, this.deps.rules(), options);
     for (const path of this.problems.keys()) if (under === '' || path.startsWith(`${under}/`)) this.problems.delete(path);

@@ -66,6 +66,8 @@ export interface ScanResult {
   /** Sorted by path (UTF-16 code unit order), so two scans of the same tree are equal. */
   entries: ScannedEntry[];
   skipped: ScanSkip[];
+  /** Files read and hashed (the others were known by their stat: see ScanOptions.cache). */
+  filesRead: number;
 }
 
 export interface ScanOptions {
@@ -87,7 +89,19 @@ export interface ScanOptions {
   maxFileBytes?: number;
 }
 
-export type ScanCache = Map<string, { signature: StatSignature; entry: ScannedEntry }>;
+/** What a scan found at a path, and the file's stat signature then. */
+export interface CachedScan {
+  signature: StatSignature;
+  entry: ScannedEntry;
+}
+
+/** What earlier scans found, by path (a Map, or one kept across restarts: scan-cache.ts). */
+export interface ScanCache {
+  get(path: string): CachedScan | undefined;
+  set(path: string, cached: CachedScan): void;
+  delete(path: string): void;
+  keys(): IterableIterator<string>;
+}
 
 /**
  * A file changed within this long before its stat is not trusted to a cached hash: a write in
@@ -95,6 +109,8 @@ export type ScanCache = Map<string, { signature: StatSignature; entry: ScannedEn
  * this "racily clean").
  */
 const RACY_MS = 1000;
+
+const isRacy = (stats: Stats) => Date.now() - Math.max(stats.mtimeMs, stats.ctimeMs) < RACY_MS;
 
 const DEFAULT_CONCURRENCY = 32;
 const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -132,16 +148,22 @@ interface FileLimits {
   maxFileBytes: number;
 }
 
-async function scanFile(item: FoundItem, limits: FileLimits, cache?: ScanCache): Promise<ScannedEntry | ScanSkip> {
+async function scanFile(item: FoundItem, limits: FileLimits, cache: ScanCache | undefined, counts: { read: number }): Promise<ScannedEntry | ScanSkip> {
   if (cache) {
     const known = cache.get(item.relPath);
     const stats = known ? await lstat(item.absPath).catch(() => null) : null;
     // The size check covers a cache filled by a scan with a higher limit.
-    if (known && stats?.isFile() && hasSignature(stats, known.signature) && stats.size <= limits.maxFileBytes) return known.entry;
+    if (known && stats?.isFile() && hasSignature(stats, known.signature) && stats.size <= limits.maxFileBytes) {
+      // A daemon's own write is noted without ctime (its move into place changes it): taken now,
+      // the file no longer racy, so the record can be trusted after a restart (scan-cache.ts).
+      if (known.signature.ctimeMs === undefined && !isRacy(stats)) cache.set(item.relPath, { signature: statSignature(stats, { withCtime: true }), entry: known.entry });
+      return known.entry;
+    }
   }
   const result = await readAndHash(item, limits);
+  counts.read++;
   if (cache) {
-    if ('reason' in result.scanned || !result.stats || Date.now() - Math.max(result.stats.mtimeMs, result.stats.ctimeMs) < RACY_MS) {
+    if ('reason' in result.scanned || !result.stats || isRacy(result.stats)) {
       cache.delete(item.relPath);
     } else {
       // inode, size, mtime, ctime and mode: any write, rename over, or chmod changes one of them.
@@ -287,12 +309,13 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
 
   const under = options.under ?? '';
   const listed = await listTree(rootAbs, under, rules);
-  if (!listed) return { entries: [], skipped: [] };
+  if (!listed) return { entries: [], skipped: [], filesRead: 0 };
   const { found, skipped } = listed;
 
   const entries: ScannedEntry[] = [];
+  const counts = { read: 0 };
   await pMap(found, async (item) => {
-    const result = item.type === 'file' ? await scanFile(item, limits, options.cache) : await scanSymlink(rootAbs, item);
+    const result = item.type === 'file' ? await scanFile(item, limits, options.cache, counts) : await scanSymlink(rootAbs, item);
     if ('reason' in result) skipped.push(result);
     else entries.push(result);
   }, { concurrency });
@@ -305,8 +328,8 @@ export async function scanFolder(root: string, rules: IgnoreRules, options: Scan
   entries.sort(byPath);
   skipped.sort(byPath);
   options.logger?.debug(
-    { root: rootAbs, files: entries.length, skipped: skipped.length, ms: Math.round(performance.now() - started) },
+    { root: rootAbs, files: entries.length, read: counts.read, skipped: skipped.length, ms: Math.round(performance.now() - started) },
     'folder scanned',
   );
-  return { entries, skipped };
+  return { entries, skipped, filesRead: counts.read };
 }
