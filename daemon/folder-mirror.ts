@@ -33,7 +33,7 @@ import { RemovalBurst } from './removal-burst.js';
 import { FolderBases } from './folder-bases.js';
 import { DiskWrites } from './disk-writes.js';
 import { ProjectWrites } from './project-writes.js';
-import { Rescans } from './rescans.js';
+import { Rescans, type RescanOptions } from './rescans.js';
 import { GitWatch } from './git-watch.js';
 import { BackupFolder } from './backup-folder.js';
 import { Authors, newClientId } from './authorship.js';
@@ -81,10 +81,15 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
   private local!: LocalChanges;
   private remote!: RemoteChanges;
   private readonly rescans = new Rescans({
-    rescan: async (checkEveryPath) => {
-      if (!this.stopped && !this.pausedReason) await rescanFolder(this.parts, { local: this.local, remote: this.remote }, checkEveryPath);
+    rescan: async (options) => {
+      if (!this.stopped && !this.pausedReason) await rescanFolder(this.parts, { local: this.local, remote: this.remote }, options);
     },
-    compareWithServer: () => this.compareWithServer().catch((err: unknown) => this.log.warn({ err }, 'comparing hashes with the server failed')),
+    // The full check's list of the server's files (see rescans.ts); null when it cannot be asked.
+    serverFiles: async () => {
+      if (this.stopped || this.pausedReason || this.connection.state !== 'online') return null;
+      return this.api.listFiles(this.spec.projectId).catch((err: unknown) => (this.log.warn({ err }, "listing the server's files failed"), null));
+    },
+    compareWithServer: async (serverFiles) => void (this.stopped || this.pausedReason || resyncDrifted(this.parts, serverFiles)),
   });
   private readonly queue = new PathQueue({
     before: (path) => this.readyForWork(path),
@@ -427,14 +432,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
    * Compares the whole folder with the bases and the index: catches what the watcher missed,
    * edits made while offline or stopped, and remote changes not yet written.
    */
-  reconcile(options: { checkEveryPath?: boolean } = {}): Promise<void> {
+  reconcile(options: RescanOptions = {}): Promise<void> {
     return this.rescans.request(options);
-  }
-
-  /** Text docs that differ from the server's hash are synced again (see folder-rescan.ts). */
-  private async compareWithServer(): Promise<void> {
-    if (this.stopped || this.pausedReason || this.connection.state !== 'online') return;
-    await resyncDrifted(this.parts, () => this.api.listFiles(this.spec.projectId));
   }
 
   private readonly onIndexUpdate = (_update: Uint8Array, origin: unknown) => {
@@ -473,7 +472,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
       halt: gate?.status ?? null,
       guard: this.spec.guard ?? DEFAULT_GUARD,
       watcher: { backend: this.watch?.backend ?? null, problem: this.watch?.problem ?? null },
-      docs: { inMemory: (this.parts?.docs.size ?? 0) + 1, stored: this.store?.docCount ?? 0 },
+      docs: { inMemory: (this.parts?.docs.size ?? 0) + 1, stored: this.store?.docCount ?? null },
     };
   }
 

@@ -11,11 +11,13 @@ import type { Base } from './base-store.js';
 import { entryAt, indexEntries, type FolderParts } from './folder-parts.js';
 import type { LocalChanges } from './local-changes.js';
 import type { RemoteChanges } from './remote-changes.js';
+import type { RescanOptions } from './rescans.js';
 
 export type RescanParts = Pick<FolderParts, 'index' | 'docs' | 'bases' | 'problems' | 'enqueue'>;
 
-export async function rescanFolder(parts: RescanParts, { local, remote }: { local: LocalChanges; remote: RemoteChanges }, checkEveryPath: boolean): Promise<void> {
+export async function rescanFolder(parts: RescanParts, { local, remote }: { local: LocalChanges; remote: RemoteChanges }, options: RescanOptions): Promise<void> {
   const { bases, enqueue } = parts;
+  const { serverFiles } = options;
   const entries = (await parts.problems.scan()).map((e) => ({ ...e, path: local.projectPath(e.path) }));
   const onDisk = new Set(entries.map((e) => e.path));
   const files = filesMap(parts.index);
@@ -23,6 +25,7 @@ export async function rescanFolder(parts: RescanParts, { local, remote }: { loca
   for (const scanned of entries) {
     const base = bases.get(scanned.path);
     const projectAhead = base !== undefined && projectAheadAt(parts, scanned.path, base);
+    const checkEveryPath = options.checkEveryPath === true && !(serverFiles && base && serverHolds(serverFiles, scanned.path, base));
     const action = decideRescanFinding(scanned, base, files.has(scanned.path), { projectAhead, checkEveryPath });
     if (action === 'read-disk') work.push(enqueue(scanned.path, () => local.applyDiskChange(scanned.path)));
     else if (action === 'write-project') work.push(enqueue(scanned.path, () => remote.writePath(scanned.path)));
@@ -38,6 +41,12 @@ export async function rescanFolder(parts: RescanParts, { local, remote }: { loca
   parts.docs.forgetUnwrittenExcept(files.values());
 }
 
+/** The server holds the base's bytes at `path`, for the same file: the disk agrees with it. */
+function serverHolds(serverFiles: Map<string, ProjectFile>, path: string, base: Base): boolean {
+  const server = serverFiles.get(path);
+  return server !== undefined && server.fileId === base.id && server.sha256 === base.sha256;
+}
+
 /** The disk holds `base` at `path`: does the project hold something else there? */
 function projectAheadAt(parts: RescanParts, path: string, base: Base): boolean {
   const { docs } = parts;
@@ -47,12 +56,8 @@ function projectAheadAt(parts: RescanParts, path: string, base: Base): boolean {
 }
 
 /** Text docs that differ from the server's hash are synced again. */
-export async function resyncDrifted(
-  parts: Pick<FolderParts, 'index' | 'docs' | 'connection' | 'log'>,
-  listFiles: () => Promise<Map<string, ProjectFile>>,
-): Promise<void> {
+export function resyncDrifted(parts: Pick<FolderParts, 'index' | 'docs' | 'connection' | 'log'>, onServer: Map<string, ProjectFile>): void {
   const { connection, log } = parts;
-  const onServer = await listFiles();
   const drifted = driftedDocs(indexEntries(parts.index, log), onServer, {
     settled: (docName) => connection.caughtUp && !connection.isUnsaved(docName),
     text: (id) => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { nextRescanDelay, Rescans } from '../../daemon/rescans.js';
+import type { ProjectFile } from '../../common/project-file.js';
+import { nextRescanDelay, Rescans, type RescanOptions } from '../../daemon/rescans.js';
 
 describe('periodic rescans', () => {
   afterEach(() => {
@@ -25,6 +26,7 @@ describe('periodic rescans', () => {
         // A rescan that takes 5 s: the next one comes 100 s after it ended.
         await new Promise((resolve) => setTimeout(resolve, 5_000));
       },
+      serverFiles: async () => null,
       compareWithServer: async () => {},
     });
     rescans.start();
@@ -37,5 +39,31 @@ describe('periodic rescans', () => {
     rescans.stop();
     await vi.advanceTimersByTimeAsync(1_000_000);
     expect(started).toHaveLength(2);
+  });
+
+  it("make every tenth rescan the full check, against the server's files, and wait for a period online to make it", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const serverFiles = new Map<string, ProjectFile>([['a.txt', { path: 'a.txt', fileId: 'f1', kind: 'text', mode: 0o644, size: 2, sha256: 'aa', target: null }]]);
+    let online = false;
+    const rescans: RescanOptions[] = [];
+    const compared: Map<string, ProjectFile>[] = [];
+    const periodic = new Rescans({
+      rescan: async (options) => void rescans.push(options),
+      serverFiles: async () => (online ? serverFiles : null),
+      compareWithServer: async (files) => void compared.push(files),
+    });
+    periodic.start();
+    await vi.advanceTimersByTimeAsync(30_000 * 10);
+    // Offline at the tenth: an ordinary rescan, and no comparison.
+    expect(rescans).toHaveLength(10);
+    expect(rescans.every((options) => !options.checkEveryPath)).toBe(true);
+    expect(compared).toEqual([]);
+    online = true;
+    await vi.advanceTimersByTimeAsync(30_000 * 10);
+    expect(rescans).toHaveLength(20);
+    expect(rescans.filter((options) => options.checkEveryPath)).toEqual([{ checkEveryPath: true, serverFiles }]);
+    expect(rescans[19]).toEqual({ checkEveryPath: true, serverFiles });
+    expect(compared).toEqual([serverFiles]);
+    periodic.stop();
   });
 });
