@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -66,15 +66,21 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** `codeshare server --port 0 --data-dir <dir>` as a child process; resolves once it listens. */
 /** A `codeshare server` child process: embedded PGlite in `dataDir`, or the PostgreSQL database `databaseUrl` names. */
-export async function startServerProcess(cleanup: Cleanup, dataDir: string, databaseUrl?: string): Promise<ServerProcess> {
+export function startServerProcess(cleanup: Cleanup, dataDir: string, databaseUrl?: string): Promise<ServerProcess> {
   const storage = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', dataDir];
-  const child = spawn(process.execPath, [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', ...storage, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // BENCH_SERVER_NODE_OPTIONS: say, --heapsnapshot-signal=SIGUSR2 to look inside the server.
-    env: { PATH: process.env.PATH ?? '', HOME: dataDir, CODESHARE_HOME: dataDir, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) },
-  });
+  const args = [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', ...storage, '--log-level', 'warn'];
+  // BENCH_SERVER_NODE_OPTIONS: say, --heapsnapshot-signal=SIGUSR2 to look inside the server.
+  const env = { HOME: dataDir, CODESHARE_HOME: dataDir, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) };
+  return startListeningProcess(cleanup, 'the server', args, env);
+}
+
+/**
+ * A Node.js child process (`args` after node) that prints "listening on http://..." once it
+ * serves: codeshare's server, or a peer server of bench/relay-peers.ts. Stopped by `cleanup`.
+ */
+export async function startListeningProcess(cleanup: Cleanup, what: string, args: string[], env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } });
   let stopped: Promise<ServerStop | null> | null = null;
   const stop = () => {
     stopped ??= (async () => {
@@ -83,7 +89,7 @@ export async function startServerProcess(cleanup: Cleanup, dataDir: string, data
       let killed = false;
       child.kill('SIGTERM');
       const timer = setTimeout(() => {
-        process.stderr.write(`bench: the server did not stop within ${SERVER_STOP_WAIT_MS / 1000} s of SIGTERM; killing it\n`);
+        process.stderr.write(`bench: ${what} did not stop within ${SERVER_STOP_WAIT_MS / 1000} s of SIGTERM; killing it\n`);
         killed = true;
         child.kill('SIGKILL');
       }, SERVER_STOP_WAIT_MS);
@@ -93,14 +99,14 @@ export async function startServerProcess(cleanup: Cleanup, dataDir: string, data
     })();
     return stopped;
   };
-  cleanup.add('stop the server', stop);
+  cleanup.add(`stop ${what}`, stop);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s: ${stderr}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 60 s: ${stderr}`)), 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(stdout);
@@ -111,7 +117,7 @@ export async function startServerProcess(cleanup: Cleanup, dataDir: string, data
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before listening: ${stderr}`));
+      reject(new Error(`${what} exited (${code}) before listening: ${stderr}`));
     });
   });
   return { url, pid: child.pid!, stop };
@@ -257,6 +263,30 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / ticksPerSecond();
+}
+
+/** The process and its descendants, for figures of a server with processes of its own. */
+async function processTree(pid: number): Promise<number[]> {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const task of await readdir(`/proc/${tree[i]}/task`).catch(() => [] as string[])) {
+      const children = await readFile(`/proc/${tree[i]}/task/${task}/children`, 'utf8').catch(() => '');
+      tree.push(...children.split(' ').filter(Boolean).map(Number));
+    }
+  }
+  return tree;
+}
+
+/** CPU seconds of the process and its descendants (threads are in a process's own figure). */
+export async function treeCpuSecondsOf(pid: number): Promise<number> {
+  const seconds = await Promise.all((await processTree(pid)).map((p) => cpuSecondsOf(p).catch(() => 0)));
+  return seconds.reduce((a, b) => a + b, 0);
+}
+
+/** VmRSS of the process and its descendants, in MiB. */
+export async function treeRssMiBOf(pid: number): Promise<number> {
+  const rss = await Promise.all((await processTree(pid)).map((p) => memoryOf(p).then((m) => m.rssMiB, () => 0)));
+  return rss.reduce((a, b) => a + b, 0);
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
