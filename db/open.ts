@@ -7,12 +7,13 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { PgliteThread } from './pglite-thread.js';
 
 export type StorageKind = 'postgres' | 'pglite';
 
@@ -33,14 +34,6 @@ export interface OpenedDatabase {
 }
 
 const int8AsNumber = (value: string) => Number(value);
-
-// PGlite's own bytea codec converts byte by byte through arrays of strings: 1 s for a 400 KB
-// blob. Node's hex codec does the same in a few milliseconds.
-const byteaFromHex = (value: string) => Buffer.from(value.slice(2), 'hex');
-const byteaToHex = (value: unknown) => {
-  if (!(value instanceof Uint8Array)) throw new Error('bytea parameter must be a Uint8Array');
-  return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-};
 
 const staticMigrations: MigrationProvider = {
   getMigrations: async () => migrations,
@@ -87,13 +80,10 @@ async function openPglite(dataDir: string | undefined): Promise<OpenedDatabase> 
   if (!dataDir) throw new Error('openDatabase needs a database URL or a data folder');
   await mkdir(dataDir, { recursive: true });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await createPgliteInChild(dataDir);
-  const client = new PGlite(dataDir, {
-    startParams: PGLITE_START_PARAMS,
-    parsers: { [pgliteTypes.INT8]: int8AsNumber, [pgliteTypes.BYTEA]: byteaFromHex },
-    serializers: { [pgliteTypes.BYTEA]: byteaToHex },
-  });
-  await client.waitReady;
-  return { db: new Kysely<Database>({ dialect: new PGliteDialect(client) }), kind: 'pglite', location: dataDir };
+  // In a thread of its own: a statement runs synchronously where PGlite runs (pglite-thread.ts).
+  const client = await PgliteThread.start({ dataDir, startParams: PGLITE_START_PARAMS });
+  // The dialect calls only query() and close(), which the thread answers as PGlite would.
+  return { db: new Kysely<Database>({ dialect: new PGliteDialect(client as unknown as PGlite) }), kind: 'pglite', location: dataDir };
 }
 
 /**
