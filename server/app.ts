@@ -17,6 +17,7 @@ import { liveRoutes } from './routes/live.js';
 import { projectPageRoutes } from './routes/project-page.js';
 import { LiveServer } from './rooms/live-server.js';
 import { CloseCode } from '../common/protocol.js';
+import { ServerMetrics, registerMetricsRoute } from './metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -100,7 +101,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       .send({ error: { code: 'CS_ERR_ROUTE_NOT_FOUND', message: `No route ${request.method} ${redactTokenInUrl(request.url).split('?')[0]}` } });
   });
 
-  const live = new LiveServer(options.db, options.config, app.log);
+  const metrics: ServerMetrics = new ServerMetrics(() => ({ rooms: live.registry.loadedCount, sockets: live.sockets.size }));
+  const live = new LiveServer(options.db, options.config, app.log, metrics);
   app.decorate('live', live);
   // Before the storage closes: every applied update is stored and files are materialised.
   // Added before @fastify/websocket registers its own preClose, which would otherwise close
@@ -134,6 +136,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   );
 
+  registerMetricsRoute(app, metrics);
   await app.register(registerRoutes, { prefix: '/api' });
   await app.register(liveRoutes);
   await app.register(projectPageRoutes);

@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import type { Database } from '../../db/schema.js';
 import { roomKey } from './room-key.js';
 import { TickBatcher, type BatchItem } from './tick-batcher.js';
+import type { LiveMetrics } from '../metrics.js';
 
 export interface StoredDoc {
   /** Snapshot and log merged into one update; null for a doc never written. */
@@ -67,7 +68,10 @@ export class DocStore {
     key: (request) => roomKey(request.projectId, request.docName),
   });
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly metrics: Pick<LiveMetrics, 'appended'> = { appended: () => undefined },
+  ) {}
 
   /** The stored state of a doc; loads requested together are answered by one query. */
   load(projectId: string, docName: string): Promise<StoredDoc> {
@@ -220,6 +224,7 @@ export class DocStore {
     const rowsOf = (request: AppendRequest) => request.updates.length;
     const perProject = new Map<string, number>();
     for (const { request } of batch) perProject.set(request.projectId, (perProject.get(request.projectId) ?? 0) + rowsOf(request));
+    const started = performance.now();
     const results = await this.db.transaction().execute(async (trx) => {
       const next = new Map<string, number>();
       // Counters locked in one order, so two instances' batches never deadlock.
@@ -249,6 +254,7 @@ export class DocStore {
       const rows = await trx.insertInto('doc_updates').values(values).returning(['seq', 'project_id', 'doc_name']).execute();
       return { rows, ranges };
     });
+    this.metrics.appended(results.rows.length, (performance.now() - started) / 1000);
     const highest = new Map<string, number>();
     for (const row of results.rows) {
       const key = roomKey(row.project_id, row.doc_name);

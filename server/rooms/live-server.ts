@@ -10,6 +10,7 @@ import { FileMaterializer } from './materializer.js';
 import { ProjectFeeds } from './project-feed.js';
 import { ProjectHubs } from './project-hub.js';
 import { RoomRegistry } from './room-registry.js';
+import type { LiveMetrics } from '../metrics.js';
 
 export interface LiveAccess {
   projectId: string;
@@ -24,9 +25,9 @@ export class LiveServer {
   /** Open sockets and whose access they carry: closed at shutdown, or when that access changes. */
   readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
 
-  constructor(db: Kysely<Database>, config: ServerConfig, log: Logger, fanout: Fanout = new InProcessFanout()) {
-    const store = new DocStore(db);
-    this.registry = new RoomRegistry(store, fanout, new ProjectFeeds(store, log.child({ part: 'feed' })), config.rooms, log.child({ part: 'rooms' }));
+  constructor(db: Kysely<Database>, config: ServerConfig, log: Logger, metrics: LiveMetrics, fanout: Fanout = new InProcessFanout()) {
+    const store = new DocStore(db, metrics);
+    this.registry = new RoomRegistry(store, fanout, new ProjectFeeds(store, log.child({ part: 'feed' })), config.rooms, log.child({ part: 'rooms' }), metrics);
     this.hubs = new ProjectHubs(db, log.child({ part: 'presence' }));
     this.materializer = new FileMaterializer(
       db,

@@ -11,6 +11,7 @@ import type { ProjectFeeds } from './project-feed.js';
 import { roomKey } from './room-key.js';
 import { Room } from './room.js';
 import type { DocSubscriber, RoomLimits } from './types.js';
+import type { LiveMetrics } from '../metrics.js';
 
 export class RoomRegistry {
   readonly instanceId = randomUUID();
@@ -27,6 +28,7 @@ export class RoomRegistry {
     readonly feeds: ProjectFeeds,
     private readonly limits: RoomLimits,
     private readonly log: Logger,
+    private readonly metrics: Pick<LiveMetrics, 'relayed'> = { relayed: () => undefined },
   ) {
     this.unsubscribeFanout = fanout.subscribe((message) => {
       if (message.instanceId === this.instanceId) return;
@@ -99,6 +101,7 @@ export class RoomRegistry {
         feeds: this.feeds,
         instanceId: this.instanceId,
         nextUpdateId: () => this.nextUpdateId(),
+        relayed: () => this.metrics.relayed(),
         limits: this.limits,
         log: this.log,
         onChange: (r, userId) => this.changeListeners.forEach((listener) => listener(r.projectId, r.docName, userId)),

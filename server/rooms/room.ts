@@ -24,6 +24,8 @@ export interface RoomDeps {
   instanceId: string;
   /** A name for an update, unique across instances, that its fan-out and feed notices carry. */
   nextUpdateId(): string;
+  /** Counts an applied update relayed to the subscribers (see metrics.ts). */
+  relayed(): void;
   limits: RoomLimits;
   log: Logger;
   /** Called after every applied change, with who made it (for materialised files). */
@@ -174,6 +176,7 @@ export class Room {
     const id = this.deps.nextUpdateId();
     this.deps.feeds.relay(this.projectId, id, this.docName, update, from);
     this.deps.fanout.publish({ kind: 'update', instanceId: this.deps.instanceId, projectId: this.projectId, docName: this.docName, update, id });
+    this.deps.relayed();
     this.pending.push({ update, userId, from, id });
     this.scheduleFlush();
     this.deps.onChange(this, userId);
