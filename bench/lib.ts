@@ -69,10 +69,10 @@ function exited(child: ChildProcess): Promise<void> {
 /** A `codeshare server` child process: embedded PGlite in `dataDir`, or the PostgreSQL database `databaseUrl` names. */
 export function startServerProcess(cleanup: Cleanup, dataDir: string, databaseUrl?: string): Promise<ServerProcess> {
   const storage = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', dataDir];
-  const args = [...profileArgs('server'), CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', ...storage, '--log-level', 'warn'];
+  const args = [CLI_ENTRY, 'server', '--host', '127.0.0.1', '--port', '0', ...storage, '--log-level', 'warn'];
   // BENCH_SERVER_NODE_OPTIONS: say, --heapsnapshot-signal=SIGUSR2 to look inside the server.
   const env = { HOME: dataDir, CODESHARE_HOME: dataDir, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) };
-  return startListeningProcess(cleanup, 'the server', args, env);
+  return startListeningProcess(cleanup, 'server', args, env);
 }
 
 /**
@@ -80,7 +80,7 @@ export function startServerProcess(cleanup: Cleanup, dataDir: string, databaseUr
  * serves: codeshare's server, or a peer server of bench/relay-peers.ts. Stopped by `cleanup`.
  */
 export async function startListeningProcess(cleanup: Cleanup, what: string, args: string[], env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawn(process.execPath, [...profileArgs(what.replace(/[^\w.-]+/g, '_')), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } });
   let stopped: Promise<ServerStop | null> | null = null;
   const stop = () => {
     stopped ??= (async () => {
