@@ -33,6 +33,11 @@ export interface ServerConfig {
     materializeMaxDelayMs: number;
     /** Index entries one materialiser transaction decides and stores (a share's run is many). */
     materializeSliceEntries: number;
+    /**
+     * Appends to the update log start at least this far apart (group commit): a burst of edits
+     * waits at most this long for `persisted`, and costs a statement per interval, not per edit.
+     */
+    appendIntervalMs: number;
   };
   /** Questions about a project, answered by an OpenAI-compatible chat API. */
   ai: {
@@ -76,6 +81,7 @@ export const defaultServerConfig = (): ServerConfig => ({
     materializeDebounceMs: 150,
     materializeMaxDelayMs: 800,
     materializeSliceEntries: 2_000,
+    appendIntervalMs: 10,
   },
   ai: {
     baseUrl: null,

@@ -62,16 +62,20 @@ export class DocStore {
   });
   // One request per doc a batch: a doc's next append waits for its previous one to commit,
   // so its rows keep their order in the log.
-  private readonly appends = new TickBatcher<AppendRequest, Appended>((batch) => this.appendBatch(batch), {
-    maxWeight: APPEND_BATCH_BYTES,
-    weigh: (request) => request.updates.reduce((sum, u) => sum + Math.max(u.update.byteLength, ROW_WEIGHT), 0),
-    key: (request) => roomKey(request.projectId, request.docName),
-  });
+  private readonly appends: TickBatcher<AppendRequest, Appended>;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly metrics: Pick<LiveMetrics, 'appended'> = { appended: () => undefined },
-  ) {}
+    options: { appendIntervalMs?: number } = {},
+  ) {
+    this.appends = new TickBatcher<AppendRequest, Appended>((batch) => this.appendBatch(batch), {
+      maxWeight: APPEND_BATCH_BYTES,
+      weigh: (request) => request.updates.reduce((sum, u) => sum + Math.max(u.update.byteLength, ROW_WEIGHT), 0),
+      key: (request) => roomKey(request.projectId, request.docName),
+      minIntervalMs: options.appendIntervalMs,
+    });
+  }
 
   /** The stored state of a doc; loads requested together are answered by one query. */
   load(projectId: string, docName: string): Promise<StoredDoc> {

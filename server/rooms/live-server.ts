@@ -26,7 +26,7 @@ export class LiveServer {
   readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
 
   constructor(db: Kysely<Database>, config: ServerConfig, log: Logger, metrics: LiveMetrics, fanout: Fanout = new InProcessFanout()) {
-    const store = new DocStore(db, metrics);
+    const store = new DocStore(db, metrics, { appendIntervalMs: config.rooms.appendIntervalMs });
     this.registry = new RoomRegistry(store, fanout, new ProjectFeeds(store, log.child({ part: 'feed' })), config.rooms, log.child({ part: 'rooms' }), metrics);
     this.hubs = new ProjectHubs(db, log.child({ part: 'presence' }));
     this.materializer = new FileMaterializer(

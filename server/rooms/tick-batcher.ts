@@ -1,7 +1,8 @@
 // Group commit: requests made within one tick, or while the previous batch is in flight, are
 // handed to `run` together, so 2,000 docs stored at once cost a few statements, not 2,000.
 // One batch is in flight at a time; the next one gathers meanwhile and goes as soon as it
-// lands, so on an idle store a lone request waits one tick.
+// lands (or, with `minIntervalMs`, once that long has passed since the last one started), so
+// on an idle store a lone request waits one tick.
 
 export interface BatchItem<Request, Result> {
   readonly request: Request;
@@ -15,12 +16,18 @@ export interface TickBatcherOptions<Request> {
   weigh(request: Request): number;
   /** Requests with the same key never share a batch: the later one waits for the next. */
   key?(request: Request): string;
+  /**
+   * Batches start at least this far apart: under a steady stream a statement per request costs
+   * more than the requests' own work, and waiting a few milliseconds gathers many in one.
+   */
+  minIntervalMs?: number;
 }
 
 export class TickBatcher<Request, Result> {
   private queue: BatchItem<Request, Result>[] = [];
   private scheduled = false;
   private running = false;
+  private lastStart = -Infinity;
 
   /** `run` settles every item of the batch; whatever it leaves unsettled is rejected. */
   constructor(
@@ -42,6 +49,9 @@ export class TickBatcher<Request, Result> {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        const wait = this.lastStart + (this.options.minIntervalMs ?? 0) - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.lastStart = performance.now();
         const batch = this.take();
         let failure: unknown = new Error('the batch left this request unanswered');
         try {
