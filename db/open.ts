@@ -14,6 +14,7 @@ import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { PgliteThread } from './pglite-thread.js';
+import { int8AsNumber } from './value-parsers.js';
 
 export type StorageKind = 'postgres' | 'pglite';
 
@@ -32,8 +33,6 @@ export interface OpenedDatabase {
   /** Where the data lives, without credentials, for logs and /healthz. */
   location: string;
 }
-
-const int8AsNumber = (value: string) => Number(value);
 
 const staticMigrations: MigrationProvider = {
   getMigrations: async () => migrations,

@@ -4,6 +4,7 @@
 // relaying of live edits. Statements arrive as messages and run one at a time, in order.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
+import { byteaFromHex, byteaToHex, int8AsNumber } from './value-parsers.js';
 
 export interface PgliteWorkerData {
   dataDir: string;
@@ -17,15 +18,6 @@ export type PgliteReply =
   | { id: number; error: { message: string; [field: string]: unknown } }
   | { ready: true }
   | { failed: string };
-
-const int8AsNumber = (value: string) => Number(value);
-// PGlite's own bytea codec converts byte by byte through arrays of strings: 1 s for a 400 KB
-// blob. Node's hex codec does the same in a few milliseconds.
-const byteaFromHex = (value: string) => Buffer.from(value.slice(2), 'hex');
-const byteaToHex = (value: unknown) => {
-  if (!(value instanceof Uint8Array)) throw new Error('bytea parameter must be a Uint8Array');
-  return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-};
 
 /** The fields of a database error that callers read (code, detail, constraint...), as plain data. */
 function errorFields(err: unknown): { message: string; [field: string]: unknown } {

@@ -2,14 +2,12 @@
 // statement, every sender is acknowledged only after it committed, a doc's rows keep their
 // order, one doc's bad row does not fail its neighbours, and a restart loads them all.
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { DocStore } from '../server/rooms/doc-store.js';
 import { LiveTestClient } from './helpers/live-client.js';
-import { apiClient, signIn } from './helpers/server.js';
-import { startServerOn } from './helpers/server-on-storage.js';
-import { STORAGE_KINDS, createTestStorage, type TestStorage } from './helpers/storage.js';
-import type { TestServer } from './helpers/server.js';
+import { startServerOn, useProjectServer } from './helpers/server-on-storage.js';
+import { STORAGE_KINDS } from './helpers/storage.js';
 
 /** Counts the statements that reach the database, by kind (a union's parts count once). */
 class StatementCounter implements KyselyPlugin {
@@ -35,25 +33,11 @@ class StatementCounter implements KyselyPlugin {
 const textOf = (name: string, lines: number) => Array.from({ length: lines }, (_, n) => `${name} line ${n}\n`).join('');
 
 describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
-  let storage: TestStorage;
-  let server: TestServer;
-  let token: string;
-  let projectId: string;
-
-  beforeAll(async () => {
-    storage = await createTestStorage(kind);
-    server = await startServerOn(storage);
-    token = (await signIn(server.url, 'alice')).token;
-    projectId = (await apiClient(server.url, token)('POST', '/api/projects', { name: 'grouped' })).body.id;
-  });
-  afterAll(async () => {
-    await server?.close();
-    await storage?.dispose();
-  });
+  const live = useProjectServer(kind, 'grouped');
 
   it('appends many docs in one statement and loads them in one query, in order per doc', async () => {
     const counter = new StatementCounter();
-    const store = new DocStore(server.app.db.withPlugin(counter));
+    const store = new DocStore(live.server.app.db.withPlugin(counter));
     const docNames = Array.from({ length: 120 }, (_, i) => `file:direct${i}`);
     const updateOf = (docName: string, text: string) => {
       const doc = new Y.Doc();
@@ -61,7 +45,7 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
       return Y.encodeStateAsUpdate(doc);
     };
 
-    const appended = await Promise.all(docNames.map((d) => store.append(projectId, d, [{ update: updateOf(d, textOf(d, 3)), userId: null }])));
+    const appended = await Promise.all(docNames.map((d) => store.append(live.projectId, d, [{ update: updateOf(d, textOf(d, 3)), userId: null }])));
     // One statement for the rows and the project's feed counter.
     expect(counter.count('RawNode')).toBe(1);
     expect(new Set(appended.map((a) => a.seq)).size).toBe(docNames.length);
@@ -69,13 +53,13 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
     expect(appended.map((a) => a.fromProjectSeq).sort((x, y) => x - y)).toEqual(docNames.map((_, i) => i + 1));
 
     // Two appends of one doc in the same tick never share a statement, and keep their order.
-    const first = store.append(projectId, 'file:direct0', [{ update: updateOf('x', 'first\n'), userId: null }]);
-    const second = store.append(projectId, 'file:direct0', [{ update: updateOf('y', 'second\n'), userId: null }]);
+    const first = store.append(live.projectId, 'file:direct0', [{ update: updateOf('x', 'first\n'), userId: null }]);
+    const second = store.append(live.projectId, 'file:direct0', [{ update: updateOf('y', 'second\n'), userId: null }]);
     expect((await second).seq).toBeGreaterThan((await first).seq);
     expect((await second).fromProjectSeq).toBe((await first).toProjectSeq + 1);
 
     const before = counter.count('SelectQueryNode');
-    const loaded = await Promise.all([...docNames, 'file:never-stored'].map((d) => store.load(projectId, d)));
+    const loaded = await Promise.all([...docNames, 'file:never-stored'].map((d) => store.load(live.projectId, d)));
     expect(counter.count('SelectQueryNode') - before).toBe(1);
     expect(loaded.at(-1)).toEqual({ update: null, logCount: 0, logBytes: 0, lastSeq: 0 });
     for (const [i, docName] of docNames.entries()) {
@@ -87,14 +71,14 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
     }
 
     // Compacted and logged rows load the same through the one query.
-    await store.compact(projectId, 'file:direct1');
-    const [compacted] = await Promise.all([store.load(projectId, 'file:direct1')]);
+    await store.compact(live.projectId, 'file:direct1');
+    const [compacted] = await Promise.all([store.load(live.projectId, 'file:direct1')]);
     expect(compacted.logCount).toBe(0);
     expect(compacted.update && Y.encodeStateVectorFromUpdate(compacted.update)).toEqual(Y.encodeStateVectorFromUpdate(loaded[1]!.update!));
   });
 
   it('fails only the doc whose row is refused when docs share a statement', async () => {
-    const store = new DocStore(server.app.db);
+    const store = new DocStore(live.server.app.db);
     const update = (() => {
       const doc = new Y.Doc();
       doc.getText('content').insert(0, 'x');
@@ -102,16 +86,16 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
     })();
     const noSuchProject = '00000000-0000-4000-8000-000000000000';
     const results = await Promise.allSettled([
-      store.append(projectId, 'file:good1', [{ update, userId: null }]),
+      store.append(live.projectId, 'file:good1', [{ update, userId: null }]),
       store.append(noSuchProject, 'file:bad', [{ update, userId: null }]),
-      store.append(projectId, 'file:good2', [{ update, userId: null }]),
+      store.append(live.projectId, 'file:good2', [{ update, userId: null }]),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
   it('acknowledges every sender of a burst over many docs, and a restarted server loads them all', async () => {
     const docNames = Array.from({ length: 300 }, (_, i) => `file:burst${i}`);
-    const clients = await Promise.all([0, 1].map(() => LiveTestClient.connect(server.url, projectId, token)));
+    const clients = await Promise.all([0, 1].map(() => LiveTestClient.connect(live.server.url, live.projectId, live.token)));
     for (const client of clients) for (const docName of docNames) client.subscribe(docName);
     await Promise.all(clients.map((client) => client.until(() => docNames.every((d) => client.persisted.has(d)), 20_000)));
 
@@ -123,9 +107,9 @@ describe.each(STORAGE_KINDS)('group commit across docs [%s]', (kind) => {
     const expected = new Map(docNames.map((d) => [d, clients[0]!.doc(d).getText('content').toString()]));
     await Promise.all(clients.map((client) => client.close()));
 
-    await server.close();
-    server = await startServerOn(storage);
-    const fresh = await LiveTestClient.connect(server.url, projectId, token);
+    await live.server.close();
+    live.server = await startServerOn(live.storage);
+    const fresh = await LiveTestClient.connect(live.server.url, live.projectId, live.token);
     for (const docName of docNames) fresh.subscribe(docName);
     await fresh.until(() => docNames.every((d) => fresh.persisted.has(d) && fresh.doc(d).getText('content').toString() === expected.get(d)), 20_000);
     for (const docName of docNames) {

@@ -4,12 +4,11 @@
 // server's thread stays free to relay).
 import pg from 'pg';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { LiveTestClient } from './helpers/live-client.js';
-import { apiClient, signIn, type TestServer } from './helpers/server.js';
-import { startServerOn } from './helpers/server-on-storage.js';
-import { STORAGE_KINDS, createTestStorage, type TestStorage } from './helpers/storage.js';
+import { useProjectServer } from './helpers/server-on-storage.js';
+import { STORAGE_KINDS } from './helpers/storage.js';
 
 /** Whether the server acknowledged every edit this client made to the doc. */
 function acknowledged(client: LiveTestClient, docName: string): boolean {
@@ -20,29 +19,15 @@ function acknowledged(client: LiveTestClient, docName: string): boolean {
 }
 
 describe.each(STORAGE_KINDS)('a stalled statement in storage [%s]', (kind) => {
-  let storage: TestStorage;
-  let server: TestServer;
-  let token: string;
-  let projectId: string;
-
-  beforeAll(async () => {
-    storage = await createTestStorage(kind);
-    server = await startServerOn(storage);
-    token = (await signIn(server.url, 'alice')).token;
-    projectId = (await apiClient(server.url, token)('POST', '/api/projects', { name: 'stalled' })).body.id;
-  });
-  afterAll(async () => {
-    await server?.close();
-    await storage?.dispose();
-  });
+  const live = useProjectServer(kind, 'stalled');
 
   /** Stalls the update log's appends until the returned release runs (PostgreSQL) or for 2 s (PGlite). */
   async function stallStorage(): Promise<{ released: () => boolean; release: () => Promise<void> }> {
     if (kind === 'postgres') {
-      const locker = new pg.Client({ connectionString: storage.databaseUrl });
+      const locker = new pg.Client({ connectionString: live.storage.databaseUrl });
       await locker.connect();
       await locker.query('BEGIN');
-      await locker.query('SELECT seq FROM project_feeds WHERE project_id = $1 FOR UPDATE', [projectId]);
+      await locker.query('SELECT seq FROM project_feeds WHERE project_id = $1 FOR UPDATE', [live.projectId]);
       let released = false;
       return {
         released: () => released,
@@ -54,13 +39,13 @@ describe.each(STORAGE_KINDS)('a stalled statement in storage [%s]', (kind) => {
       };
     }
     let released = false;
-    const sleeping = sql`select pg_sleep(2)`.execute(server.app.db).then(() => void (released = true));
+    const sleeping = sql`select pg_sleep(2)`.execute(live.server.app.db).then(() => void (released = true));
     return { released: () => released, release: () => sleeping };
   }
 
   it('relays edits between two clients while their append waits, and acknowledges them after', async () => {
-    const sender = await LiveTestClient.connect(server.url, projectId, token);
-    const receiver = await LiveTestClient.connect(server.url, projectId, token);
+    const sender = await LiveTestClient.connect(live.server.url, live.projectId, live.token);
+    const receiver = await LiveTestClient.connect(live.server.url, live.projectId, live.token);
     try {
       const text = sender.subscribe('file:s1').getText('content');
       const received = receiver.subscribe('file:s1').getText('content');

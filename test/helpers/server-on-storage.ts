@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { openDatabase } from '../../db/open.js';
 import { buildApp } from '../../server/app.js';
 import { defaultServerConfig, type ServerConfig } from '../../server/config.js';
-import type { TestServer, TestServerOptions } from './server.js';
-import type { TestStorage } from './storage.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { StorageKind } from '../../db/open.js';
+import { apiClient, signIn, type TestServer, type TestServerOptions } from './server.js';
+import { createTestStorage, type TestStorage } from './storage.js';
 
 /** Listens on 127.0.0.1, port 0; close() stops the app and the database, never the storage. */
 export async function startServerOn(
@@ -34,4 +36,29 @@ export async function startServerOn(
     await opened.db.destroy();
     throw err;
   }
+}
+
+export interface ProjectServer {
+  storage: TestStorage;
+  /** Replaceable: a suite may close it and start another on the same storage (a restart). */
+  server: TestServer;
+  /** alice's token; she owns the project. */
+  token: string;
+  projectId: string;
+}
+
+/** A suite's server on storage of `kind` with one project of alice's, started before its tests and stopped after. */
+export function useProjectServer(kind: StorageKind, projectName: string): ProjectServer {
+  const live = {} as ProjectServer;
+  beforeAll(async () => {
+    live.storage = await createTestStorage(kind);
+    live.server = await startServerOn(live.storage);
+    live.token = (await signIn(live.server.url, 'alice')).token;
+    live.projectId = (await apiClient(live.server.url, live.token)('POST', '/api/projects', { name: projectName })).body.id;
+  });
+  afterAll(async () => {
+    await live.server?.close();
+    await live.storage?.dispose();
+  });
+  return live;
 }
