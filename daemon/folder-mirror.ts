@@ -84,12 +84,8 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     rescan: async (options) => {
       if (!this.stopped && !this.pausedReason) await rescanFolder(this.parts, { local: this.local, remote: this.remote }, options);
     },
-    // The full check's list of the server's files (see rescans.ts); null when it cannot be asked.
-    serverFiles: async () => {
-      if (this.stopped || this.pausedReason || this.connection.state !== 'online') return null;
-      return this.api.listFiles(this.spec.projectId).catch((err: unknown) => (this.log.warn({ err }, "listing the server's files failed"), null));
-    },
-    compareWithServer: async (serverFiles) => void (this.stopped || this.pausedReason || resyncDrifted(this.parts, serverFiles)),
+    serverFiles: async () => (this.canAskServer() ? this.api.listFiles(this.spec.projectId).catch((err: unknown) => (this.log.warn({ err }, "listing the server's files failed"), null)) : null),
+    compareWithServer: async (serverFiles) => void (this.canAskServer() && resyncDrifted(this.parts, serverFiles)),
   });
   private readonly queue = new PathQueue({
     before: (path) => this.readyForWork(path),
@@ -447,6 +443,9 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     if (this.branchPause.onTrackedBranch) await this.git.recordNewCommits(this.api, this.spec.projectId).catch(() => undefined);
     this.presence.announce(this.git.branch);
   }
+
+  /** The full check's questions to the server (see rescans.ts) are asked only while syncing online. */
+  private readonly canAskServer = () => !this.stopped && !this.pausedReason && this.connection.state === 'online';
 
   /** Why the folder does not sync now (a branch switch), or null. */
   private get pausedReason(): string | null {

@@ -39,14 +39,22 @@ const MARK_PREFIX: Record<MarkKind, string> = { unsaved: 'cs_unsaved', unwritten
 const ARRIVED_DOCS_KEPT = 50_000;
 
 
-/** The keys of y-leveldb's doc records (one state vector per doc, as its getAllDocNames reads them). */
-function docKeys(db: LevelWithKeys, options: { limit?: number } = {}): Promise<unknown[][]> {
-  return db.keys({ gte: ['v1_sv'], lt: ['v1_sw'], ...options }).all();
+/**
+ * The names under one key prefix: y-leveldb's doc records ('v1_sv', one state vector per doc,
+ * as its getAllDocNames reads them) or our marks. The range ends just past the prefix (same
+ * length, last letter +1), as y-leveldb bounds its own ranges.
+ */
+async function namesUnder(db: LevelWithKeys, prefix: string, options: { limit?: number } = {}): Promise<string[]> {
+  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  return (await db.keys({ gte: [prefix], lt: [end], ...options }).all()).map((key) => String(key[1]));
 }
 
 interface LevelWithKeys {
   keys(options: { gte: unknown[]; lt: unknown[]; limit?: number }): { all(): Promise<unknown[][]> };
 }
+
+/** y-leveldb's prefix of the record every stored doc has. */
+const DOC_RECORD_PREFIX = 'v1_sv';
 
 export class LocalStore {
   private readonly docs: LeveldbPersistence;
@@ -79,7 +87,7 @@ export class LocalStore {
   static async open(dir: string, log?: Logger): Promise<LocalStore> {
     await mkdir(dir, { recursive: true });
     const store = new LocalStore(dir, await BaseStore.open(dir, log));
-    store.listed = (await store.docs._transact((db) => docKeys(db, { limit: 1 }))).length === 0;
+    store.listed = (await store.docs._transact((db) => namesUnder(db, DOC_RECORD_PREFIX, { limit: 1 }))).length === 0;
     store.marks = { unsaved: await store.loadMarks('unsaved'), unwritten: await store.loadMarks('unwritten') };
     store.tracksUnwrittenNow = (await store.record(TRACKS_UNWRITTEN_KEY)) !== undefined;
     // A store with no docs has no teammate's change unwritten: it tracks them from the start.
@@ -96,7 +104,7 @@ export class LocalStore {
     this.listing ??= (async () => {
       if (this.listed) return;
       const db = await this.docs._transact(async (db) => db);
-      for (const key of await docKeys(db)) this.knownDocs.add(String(key[1]));
+      for (const name of await namesUnder(db, DOC_RECORD_PREFIX)) this.knownDocs.add(name);
       this.listed = true;
     })();
     return this.listing;
@@ -106,6 +114,7 @@ export class LocalStore {
   private holds(docName: string): boolean | undefined {
     return this.knownDocs.has(docName) || (this.listed ? false : undefined);
   }
+
   /** One of our own records, read in y-leveldb's chain; undefined when there is none. */
   private record(key: string[]): Promise<Uint8Array | undefined> {
     return this.docs._transact(async (db) => {
@@ -117,11 +126,8 @@ export class LocalStore {
     });
   }
 
-  private loadMarks(kind: MarkKind): Promise<Set<string>> {
-    const prefix = MARK_PREFIX[kind];
-    // Just past every key of the prefix (same length, last letter +1), as y-leveldb bounds its own ranges.
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    return this.docs._transact(async (db) => new Set((await db.keys({ gte: [prefix], lt: [end] }).all()).map((key) => String(key[1]))));
+  private async loadMarks(kind: MarkKind): Promise<Set<string>> {
+    return new Set(await this.docs._transact((db) => namesUnder(db, MARK_PREFIX[kind])));
   }
 
   /** How many docs the store holds; null until they are listed. */
