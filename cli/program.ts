@@ -56,9 +56,14 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to listen on; 0 picks a free one', parsePort, 4455)
     .option('--data-dir <dir>', 'folder of the embedded database (default: inside $CODESHARE_HOME)')
     .option('--database-url <url>', 'PostgreSQL URL (postgres://...); also DATABASE_URL')
+    .option('--redis-url <url>', 'Redis URL (redis://HOST:PORT): serve together with the other instances on the same PostgreSQL and Redis; also REDIS_URL')
     .addOption(new Option('--auth <mode>', 'sign-in: open (a name is enough) or github').choices(['open', 'github']))
     .option('--log-level <level>', 'pino log level on stderr', 'info')
-    .addHelpText('after', examples('codeshare server --port 4455', 'codeshare server --host 0.0.0.0 --database-url postgres://codeshare@db/codeshare'))
+    .addHelpText('after', examples(
+        'codeshare server --port 4455',
+        'codeshare server --host 0.0.0.0 --database-url postgres://codeshare@db/codeshare',
+        'codeshare server --database-url postgres://codeshare@db/codeshare --redis-url redis://cache:6379   # one of several instances',
+      ))
     .action(async (options) => {
       const { runServer } = await import('./commands/server.js');
       await runServer(options);

@@ -102,6 +102,8 @@ export interface SessionParticipantsTable {
   client: string;
   joined_at: Timestamp;
   left_at: NullableTimestamp;
+  /** The server instance the connection was on (null: written before instances were recorded). */
+  instance_id: string | null;
 }
 
 export interface AiChatSessionsTable {

@@ -104,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const metrics: ServerMetrics = new ServerMetrics(() => ({ rooms: live.registry.loadedCount, sockets: live.sockets.size }));
   const live = new LiveServer(options.db, options.config, app.log, metrics);
   app.decorate('live', live);
+  await live.start();
   // Before the storage closes: every applied update is stored and files are materialised.
   // Added before @fastify/websocket registers its own preClose, which would otherwise close
   // every socket first with no code (1005) instead of 4503 ShuttingDown.
@@ -124,13 +125,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     '/healthz',
     { config: { public: true } },
     async (_request, reply) => {
+      // Without Redis an instance still serves its own clients: degraded, not down, so a load
+      // balancer keeps sending it the clients it can serve. Without its database it serves nobody.
+      const fanout = live.health();
       try {
         await pingDatabase(app.db);
-        return { status: 'ok', database: { kind: app.storage.kind, ok: true } };
+        return { status: fanout.ok ? 'ok' : 'degraded', instance: live.instanceId, database: { kind: app.storage.kind, ok: true }, fanout };
       } catch (err) {
         return reply.status(503).send({
           status: 'unavailable',
+          instance: live.instanceId,
           database: { kind: app.storage.kind, ok: false, error: err instanceof Error ? err.message : String(err) },
+          fanout,
         });
       }
     },

@@ -1,6 +1,9 @@
 // What a server instance is configured with; the CLI's `server` command fills it from flags
 // and the environment, tests fill it directly.
 import { MAX_SHARED_FILE_BYTES } from '../common/index-entry.js';
+import type { HeartbeatTiming } from './cluster/instance-heartbeat.js';
+import type { StreamLimits } from './cluster/redis-fanout.js';
+
 export interface ServerConfig {
   /** Open sign-in: a name is enough. For loopback trials and trusted networks. */
   openAuth: boolean;
@@ -38,6 +41,13 @@ export interface ServerConfig {
      * waits at most this long for `persisted`, and costs a statement per interval, not per edit.
      */
     appendIntervalMs: number;
+  };
+  /** Several instances on one PostgreSQL (DESIGN.md, Scale-out). */
+  cluster: {
+    /** REDIS_URL / --redis-url: fan-out and presence between instances; null: this process alone. */
+    redisUrl: string | null;
+    streams?: Partial<StreamLimits>;
+    heartbeat?: HeartbeatTiming;
   };
   /** Questions about a project, answered by an OpenAI-compatible chat API. */
   ai: {
@@ -83,6 +93,7 @@ export const defaultServerConfig = (): ServerConfig => ({
     materializeSliceEntries: 2_000,
     appendIntervalMs: 10,
   },
+  cluster: { redisUrl: null },
   ai: {
     baseUrl: null,
     apiKey: null,

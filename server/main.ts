@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { openDatabase } from '../db/open.js';
 import { buildApp, redactTokenInUrl, type App } from './app.js';
 import type { ServerConfig } from './config.js';
-import { closeAllOpenSessions } from './repos/sessions.js';
+import { closeSessionsOfGoneInstances } from './repos/sessions.js';
 import { interruptUnfinishedAnswers } from './repos/ai.js';
 
 export interface StartServerOptions {
@@ -59,9 +59,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const storage = await openDatabase({ url: options.databaseUrl, dataDir: join(options.dataDir, 'pglite') });
   let app: App;
   try {
-    // A server that stopped without closing its sessions (a crash, SIGKILL) left them open.
-    await closeAllOpenSessions(storage.db);
-    await interruptUnfinishedAnswers(storage.db);
+    // A server alone that stopped without closing its sessions (a crash, SIGKILL) left them
+    // open, and its answers unfinished. One of several must leave the others' alone: their
+    // heartbeat tells which rows are leftovers (see rooms/live-server.ts).
+    if (!options.config.cluster.redisUrl) {
+      await closeSessionsOfGoneInstances(storage.db);
+      await interruptUnfinishedAnswers(storage.db);
+    }
     app = await buildApp({ db: storage.db, storage, config: options.config, logger: options.logger });
     app.addHook('onClose', async () => {
       await storage.db.destroy();

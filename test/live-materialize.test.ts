@@ -268,7 +268,8 @@ describe('materialised files, REST writes and presence', () => {
     try {
       await a.until(() => seenBy(a).get(bobAwareness.clientID)?.user?.name === 'bob');
       await b.until(() => seenBy(b).get(aliceAwareness.clientID)?.user?.name === 'alice');
-      expect(seenBy(a).get(bobAwareness.clientID)).toEqual({ user: { name: 'bob' }, file: 'src/app.ts' });
+      // The server writes who the state belongs to, from the connection's token.
+      expect(seenBy(a).get(bobAwareness.clientID)).toEqual({ user: { name: 'bob', id: expect.any(String) }, file: 'src/app.ts' });
 
       await b.close();
       await a.until(() => !seenBy(a).has(bobAwareness.clientID));

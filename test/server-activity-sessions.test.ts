@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFileActivity } from '../server/repos/activity.js';
-import { closeAllOpenSessions, closeParticipant, openParticipant } from '../server/repos/sessions.js';
+import { closeSessionsOfGoneInstances, closeParticipant, openParticipant } from '../server/repos/sessions.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { STORAGE_KINDS } from './helpers/storage.js';
 import { caller, collectPages, createProject, projectUrl } from './helpers/projects.js';
@@ -191,11 +191,25 @@ describe.each(STORAGE_KINDS)('collaboration sessions [%s]', (kind) => {
     const project = await createProject(server, owner, 'crashed');
     await openParticipant(server.app.db, project.id, owner.user.id, 'daemon');
     await openParticipant(server.app.db, project.id, owner.user.id, 'cli');
-    expect(await closeAllOpenSessions(server.app.db)).toBeGreaterThanOrEqual(1);
-    expect(await closeAllOpenSessions(server.app.db)).toBe(0);
+    expect(await closeSessionsOfGoneInstances(server.app.db)).toBeGreaterThanOrEqual(1);
+    expect(await closeSessionsOfGoneInstances(server.app.db)).toBe(0);
     const res = await owner.api('GET', projectUrl(project.id, '/sessions'));
     const [session] = res.body.items;
     expect(session.endedAt).not.toBeNull();
     expect(session.participants.map((p: any) => p.leftAt !== null)).toEqual([true, true]);
+  });
+
+  it("ends only the participations of instances that are gone, and a session once nobody is left in it", async () => {
+    const owner = await caller(server, 'ses-inst-owner');
+    const project = await createProject(server, owner, 'instances');
+    await openParticipant(server.app.db, project.id, owner.user.id, 'daemon', 'instance-alive');
+    await openParticipant(server.app.db, project.id, owner.user.id, 'daemon', 'instance-killed');
+    expect(await closeSessionsOfGoneInstances(server.app.db, new Set(['instance-alive']))).toBe(0);
+    let [session] = (await owner.api('GET', projectUrl(project.id, '/sessions'))).body.items;
+    expect(session.endedAt).toBeNull();
+    expect(session.participants.map((p: any) => p.leftAt === null)).toEqual([true, false]);
+    expect(await closeSessionsOfGoneInstances(server.app.db, new Set(['instance-other']))).toBe(1);
+    [session] = (await owner.api('GET', projectUrl(project.id, '/sessions'))).body.items;
+    expect(session.endedAt).not.toBeNull();
   });
 });

@@ -327,7 +327,7 @@ describe.each(STORAGE_KINDS)('bad input [%s]', (kind) => {
   it('answers /healthz without a token', async () => {
     const res = await fetchRaw(server, undefined, 'GET', '/healthz');
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ status: 'ok', database: { kind, ok: true } });
+    expect(res.json).toEqual({ status: 'ok', instance: expect.any(String), database: { kind, ok: true }, fanout: { kind: 'in-process', ok: true } });
   });
 
   it('never writes a token to the log, from a header or a ?token= query', async () => {

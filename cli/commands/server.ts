@@ -8,6 +8,7 @@ export interface ServerCommandOptions {
   port: number;
   dataDir?: string;
   databaseUrl?: string;
+  redisUrl?: string;
   auth?: 'open' | 'github';
   logLevel: string;
 }
@@ -17,10 +18,15 @@ export async function runServer(options: ServerCommandOptions): Promise<void> {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw usageError('--database-url must be a postgres:// URL');
   }
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw usageError('--redis-url must be a redis:// (or rediss://) URL');
+  // Instances share what they store: an embedded database belongs to one process.
+  if (redisUrl && !databaseUrl) throw usageError('--redis-url needs --database-url: the instances share one PostgreSQL');
   const loopback = isLoopback(options.host);
   const openAuth = options.auth ? options.auth === 'open' : loopback;
   const config = defaultServerConfig();
   config.openAuth = openAuth;
+  config.cluster.redisUrl = redisUrl ?? null;
   config.github.clientId = process.env.GITHUB_CLIENT_ID || null;
   config.github.apiUrl = process.env.GITHUB_API_URL || config.github.apiUrl;
   config.ai.baseUrl = process.env.OPENAI_BASE_URL || null;

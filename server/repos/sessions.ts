@@ -25,6 +25,7 @@ export async function openParticipant(
   projectId: string,
   userId: string,
   client: string,
+  instanceId: string | null = null,
 ): Promise<string> {
   return db.transaction().execute(async (trx) => {
     await lockProject(trx, projectId);
@@ -44,7 +45,7 @@ export async function openParticipant(
         .executeTakeFirstOrThrow());
     const participant = await trx
       .insertInto('session_participants')
-      .values({ id: randomUUID(), session_id: session.id, user_id: userId, client })
+      .values({ id: randomUUID(), session_id: session.id, user_id: userId, client, instance_id: instanceId })
       .returning('id')
       .executeTakeFirstOrThrow();
     return participant.id;
@@ -91,22 +92,36 @@ export async function closeParticipant(db: Kysely<Database>, participantId: stri
 }
 
 /**
- * At start-up nobody is connected to this server yet, so sessions left open are leftovers of
- * a crash or a kill; they end now, since the real moment is unknown. Assumes one server
- * instance per database: with several, each would end the others' live sessions.
- * Returns how many sessions were ended.
+ * Ends the participations left open by server instances that are gone (a crash, SIGKILL), and
+ * the sessions nobody is left in; the real moment they left is unknown, so it is now. A single
+ * server at start-up passes no live instances: every open row is a leftover. Several
+ * instances pass the ones alive (see cluster/instance-heartbeat.ts), so none ends another's
+ * live rows. Rows written before instances were recorded count as leftovers. Returns how many
+ * sessions were ended.
  */
-export async function closeAllOpenSessions(db: Kysely<Database>): Promise<number> {
+export async function closeSessionsOfGoneInstances(db: Kysely<Database>, liveInstances: ReadonlySet<string> = new Set()): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    await trx
+    const live = [...liveInstances];
+    const left = await trx
       .updateTable('session_participants')
       .set({ left_at: sql<Date>`now()` })
       .where('left_at', 'is', null)
+      .where((eb) => (live.length === 0 ? eb.lit(true) : eb.or([eb('instance_id', 'is', null), eb('instance_id', 'not in', live)])))
+      .returning('session_id')
       .execute();
+    if (left.length === 0) return 0;
+    // Locked as openParticipant locks them, so no join lands in a session being ended here.
+    const sessionIds = [...new Set(left.map((row) => row.session_id))];
+    const projects = await trx.selectFrom('collaboration_sessions').select('project_id').distinct().where('id', 'in', sessionIds).orderBy('project_id').execute();
+    for (const { project_id } of projects) await trx.selectFrom('projects').select('id').where('id', '=', project_id).forNoKeyUpdate().execute();
     const ended = await trx
       .updateTable('collaboration_sessions')
       .set({ ended_at: sql<Date>`now()` })
       .where('ended_at', 'is', null)
+      .where('id', 'in', sessionIds)
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('session_participants as p').select('p.id').whereRef('p.session_id', '=', 'collaboration_sessions.id').where('p.left_at', 'is', null))),
+      )
       .executeTakeFirst();
     return Number(ended.numUpdatedRows);
   });

@@ -37,6 +37,7 @@ export interface FeedRow {
   project_seq: number;
   doc_name: string;
   update: Uint8Array;
+  user_id: string | null;
 }
 
 interface LoadRequest {
@@ -161,11 +162,18 @@ export class DocStore {
     return row?.seq ?? 0;
   }
 
+  /** The stored positions of several projects in one query (projects never written are left out). */
+  async feedPositions(projectIds: readonly string[]): Promise<Map<string, number>> {
+    if (projectIds.length === 0) return new Map();
+    const rows = await this.db.selectFrom('project_feeds').select(['project_id', 'seq']).where('project_id', 'in', [...projectIds]).execute();
+    return new Map(rows.map((row) => [row.project_id, row.seq]));
+  }
+
   /** Log rows of a project with `after` < project_seq <= `upto`, in feed order, a page at a time. */
   async feedRows(projectId: string, after: number, upto: number, limit: number): Promise<FeedRow[]> {
     return this.db
       .selectFrom('doc_updates')
-      .select(['project_seq', 'doc_name', 'update'])
+      .select(['project_seq', 'doc_name', 'update', 'user_id'])
       .where('project_id', '=', projectId)
       .where('project_seq', '>', after)
       .where('project_seq', '<=', upto)

@@ -1,11 +1,16 @@
-// The live half of a server instance: rooms, presence, materialised files, fan-out.
+// The live half of a server instance: rooms, presence, materialised files, fan-out. Alone, or
+// one of several instances on one PostgreSQL and one Redis (DESIGN.md, Scale-out).
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Database } from '../../db/schema.js';
 import type { ServerConfig } from '../config.js';
 import { CloseCode } from '../../common/protocol.js';
+import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
+import { RedisFanout } from '../cluster/redis-fanout.js';
+import { closeSessionsOfGoneInstances } from '../repos/sessions.js';
 import { DocStore } from './doc-store.js';
-import { InProcessFanout, type Fanout } from './fanout.js';
+import { InProcessFanout, type AccessMatch, type Fanout, type FanoutHealth } from './fanout.js';
 import { FileMaterializer } from './materializer.js';
 import { ProjectFeeds } from './project-feed.js';
 import { ProjectHubs } from './project-hub.js';
@@ -19,16 +24,41 @@ export interface LiveAccess {
 }
 
 export class LiveServer {
+  readonly instanceId = randomUUID();
   readonly registry: RoomRegistry;
   readonly hubs: ProjectHubs;
   readonly materializer: FileMaterializer;
+  readonly fanout: Fanout;
   /** Open sockets and whose access they carry: closed at shutdown, or when that access changes. */
   readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
+  private readonly heartbeat: InstanceHeartbeat | null = null;
+  private readonly log: Logger;
 
-  constructor(db: Kysely<Database>, config: ServerConfig, log: Logger, metrics: LiveMetrics, fanout: Fanout = new InProcessFanout()) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    config: ServerConfig,
+    log: Logger,
+    metrics: LiveMetrics,
+    fanout?: Fanout,
+  ) {
+    this.log = log;
     const store = new DocStore(db, metrics, { appendIntervalMs: config.rooms.appendIntervalMs });
-    this.registry = new RoomRegistry(store, fanout, new ProjectFeeds(store, log.child({ part: 'feed' })), config.rooms, log.child({ part: 'rooms' }), metrics);
-    this.hubs = new ProjectHubs(db, log.child({ part: 'presence' }));
+    const redisUrl = config.cluster.redisUrl;
+    if (fanout) this.fanout = fanout;
+    else if (redisUrl) {
+      const redis = new RedisFanout(redisUrl, this.instanceId, store, log.child({ part: 'fanout' }), config.cluster.streams);
+      this.fanout = redis;
+      this.heartbeat = new InstanceHeartbeat(
+        redis.redis,
+        this.instanceId,
+        (live, gone) => this.onHeartbeat(live, gone),
+        log.child({ part: 'instances' }),
+        config.cluster.heartbeat,
+      );
+    } else this.fanout = new InProcessFanout();
+    const feeds = new ProjectFeeds(store, this.fanout, log.child({ part: 'feed' }));
+    this.registry = new RoomRegistry(this.instanceId, store, this.fanout, feeds, config.rooms, log.child({ part: 'rooms' }), metrics);
+    this.hubs = new ProjectHubs({ db, fanout: this.fanout, instanceId: this.instanceId, log: log.child({ part: 'presence' }) });
     this.materializer = new FileMaterializer(
       db,
       this.registry,
@@ -36,15 +66,48 @@ export class LiveServer {
       { debounceMs: config.rooms.materializeDebounceMs, maxDelayMs: config.rooms.materializeMaxDelayMs, entriesPerSlice: config.rooms.materializeSliceEntries },
       log.child({ part: 'materializer' }),
     );
+    this.fanout.subscribe((message) => {
+      if (message.instanceId === this.instanceId) return;
+      if (message.kind === 'access-changed') this.closeSockets(message.match);
+      if (message.kind === 'instance-gone' && this.fanout instanceof RedisFanout) this.fanout.checkSoon();
+    });
+  }
+
+  /** Connects to Redis (when configured) and starts the heartbeat; a server alone has nothing to start. */
+  async start(): Promise<void> {
+    if (this.fanout instanceof RedisFanout) await this.fanout.start();
+    await this.heartbeat?.start();
+  }
+
+  health(): FanoutHealth {
+    return this.fanout.health();
+  }
+
+  /**
+   * An instance that stopped renewing its heartbeat is gone: its clients leave the presence
+   * here, the rows it committed but never announced are read from the log, and the session
+   * rows it left open are closed.
+   */
+  private async onHeartbeat(live: ReadonlySet<string>, gone: string[]): Promise<void> {
+    for (const instanceId of gone) this.hubs.removeInstance(instanceId);
+    if (gone.length > 0 && this.fanout instanceof RedisFanout) this.fanout.checkSoon();
+    const ended = await closeSessionsOfGoneInstances(this.db, live);
+    if (ended > 0) this.log.info({ ended }, 'closed the sessions of server instances that are gone');
   }
 
   /**
    * Access was checked when a socket opened; when a member is removed or demoted, a token
    * revoked, or a project deleted or made private, the sockets that carry the old access are
-   * closed with AccessChanged. Their clients reconnect and are checked afresh, so a removed
-   * editor cannot keep editing through a socket opened before.
+   * closed with AccessChanged, on this instance and on every other. Their clients reconnect
+   * and are checked afresh, so a removed editor cannot keep editing through a socket opened
+   * before.
    */
-  dropAccess(match: Partial<LiveAccess>): number {
+  dropAccess(match: AccessMatch): number {
+    this.fanout.publish({ kind: 'access-changed', instanceId: this.instanceId, match });
+    return this.closeSockets(match);
+  }
+
+  private closeSockets(match: AccessMatch): number {
     let dropped = 0;
     for (const [socket, access] of this.sockets) {
       if (match.projectId !== undefined && access.projectId !== match.projectId) continue;
@@ -56,11 +119,18 @@ export class LiveServer {
     return dropped;
   }
 
-  /** SIGTERM: stop serving, store everything applied, write the materialised files. */
+  /**
+   * SIGTERM: tell the other instances, stop serving (clients reconnect, through a load
+   * balancer to another instance), store everything applied, write the materialised files.
+   */
   async close(closeCode: { code: number; reason: string }): Promise<void> {
+    if (this.fanout instanceof RedisFanout) await this.fanout.announceLeaving();
+    await this.heartbeat?.stop();
     for (const socket of this.sockets.keys()) socket.close(closeCode.code, closeCode.reason);
     await this.registry.flushAll();
     await this.materializer.flushAll();
     await this.registry.close();
+    this.hubs.close();
+    await this.fanout.close();
   }
 }

@@ -24,6 +24,7 @@ export interface PlainConnectionContext {
   projectId: string;
   docName: string;
   userId: string;
+  username: string;
   role: Role | null;
   registry: RoomRegistry;
   hubs: ProjectHubs;
@@ -55,6 +56,10 @@ export class PlainDocConnection implements DocSubscriber, PresenceMember {
 
   get userId(): string {
     return this.ctx.userId;
+  }
+
+  get username(): string {
+    return this.ctx.username;
   }
 
   private ready(room: Room): void {

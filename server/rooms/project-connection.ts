@@ -37,6 +37,7 @@ import { validateUpdate } from './validate-update.js';
 export interface ConnectionContext {
   projectId: string;
   userId: string;
+  username: string;
   role: Role | null;
   registry: RoomRegistry;
   hubs: ProjectHubs;
@@ -79,6 +80,10 @@ export class ProjectConnection implements DocSubscriber, PresenceMember, FeedSub
 
   get userId(): string {
     return this.ctx.userId;
+  }
+
+  get username(): string {
+    return this.ctx.username;
   }
 
   private get canWrite(): boolean {

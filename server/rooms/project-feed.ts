@@ -13,6 +13,7 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { FeedRow } from './doc-store.js';
 import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
+import type { Fanout } from './fanout.js';
 
 export interface FeedSubscriber {
   sendUpdate(docName: string, update: Uint8Array): void;
@@ -199,9 +200,14 @@ class ProjectFeed {
 /** The feeds of the projects this instance relays for, made when used, dropped when unused. */
 export class ProjectFeeds {
   private readonly feeds = new Map<string, ProjectFeed>();
+  /** Subscribers for whom the project's fan-out is followed (see subscribe). */
+  private readonly following = new Map<FeedSubscriber, string>();
+  private readonly starting = new Set<FeedSubscriber>();
+  private readonly leftWhileStarting = new Set<FeedSubscriber>();
 
   constructor(
     private readonly store: FeedStore,
+    private readonly fanout: Pick<Fanout, 'follow' | 'unfollow'>,
     private readonly log: Logger,
   ) {}
 
@@ -231,11 +237,28 @@ export class ProjectFeeds {
     this.dropIfUnused(feed);
   }
 
-  subscribe(projectId: string, subscriber: FeedSubscriber, since: number): Promise<void> {
+  /** The other instances' updates are followed before the stored position is read: none falls between. */
+  async subscribe(projectId: string, subscriber: FeedSubscriber, since: number): Promise<void> {
+    this.starting.add(subscriber);
+    try {
+      await this.fanout.follow(projectId);
+    } catch (err) {
+      this.leftWhileStarting.delete(subscriber);
+      throw err;
+    } finally {
+      this.starting.delete(subscriber);
+    }
+    if (this.leftWhileStarting.delete(subscriber)) {
+      this.fanout.unfollow(projectId);
+      return;
+    }
+    this.following.set(subscriber, projectId);
     return this.feed(projectId).subscribe(subscriber, since);
   }
 
   unsubscribe(projectId: string, subscriber: FeedSubscriber): void {
+    if (this.starting.has(subscriber)) this.leftWhileStarting.add(subscriber);
+    if (this.following.delete(subscriber)) this.fanout.unfollow(projectId);
     const feed = this.feeds.get(projectId);
     if (!feed) return;
     feed.unsubscribe(subscriber);

@@ -1,7 +1,6 @@
 // The loaded rooms of one server instance. A doc is loaded once however many clients ask
 // for it at the same moment; it unloads after its last user left and everything it applied
 // is stored.
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
 import type { DocUpdate } from '../../common/doc-updates.js';
@@ -13,9 +12,15 @@ import { Room } from './room.js';
 import type { DocSubscriber, RoomLimits } from './types.js';
 import type { LiveMetrics } from '../metrics.js';
 
+interface RoomEntry {
+  room: Room;
+  ready: Promise<Room>;
+  /** The project's fan-out is followed for this room (until it is forgotten). */
+  following: boolean;
+}
+
 export class RoomRegistry {
-  readonly instanceId = randomUUID();
-  private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>();
+  private readonly rooms = new Map<string, RoomEntry>();
   private readonly changeListeners: ((projectId: string, docName: string, userId: string | null) => void)[] = [];
   private readonly unloading = new Map<string, Promise<void>>();
   private readonly unsubscribeFanout: () => void;
@@ -23,6 +28,7 @@ export class RoomRegistry {
   private updateCount = 0;
 
   constructor(
+    readonly instanceId: string,
     private readonly store: DocStore,
     private readonly fanout: Fanout,
     readonly feeds: ProjectFeeds,
@@ -36,10 +42,13 @@ export class RoomRegistry {
         feeds.committed(message.projectId, message.ids, message.range);
         return;
       }
+      if (message.kind !== 'update') return;
       // The project's followers get it whether or not the doc is loaded here.
       feeds.relay(message.projectId, message.id, message.docName, message.update, null);
       const entry = this.rooms.get(roomKey(message.projectId, message.docName));
       if (entry?.room.state === 'ready') entry.room.applyRemote(message.update);
+      // Whichever instance materialises the project hears of every change (see materializer.ts).
+      this.changeListeners.forEach((listener) => listener(message.projectId, message.docName, message.userId));
     });
   }
 
@@ -62,14 +71,15 @@ export class RoomRegistry {
     const ids = records.map(({ docName, update }) => {
       const id = this.nextUpdateId();
       this.feeds.relay(projectId, id, docName, update, null);
-      this.fanout.publish({ kind: 'update', instanceId: this.instanceId, projectId, docName, update, id });
+      this.fanout.publish({ kind: 'update', instanceId: this.instanceId, projectId, docName, update, id, userId });
       return id;
     });
     const stored = await Promise.allSettled(records.map(({ docName, update }) => this.store.append(projectId, docName, [{ update, userId }])));
     stored.forEach((result, i) => {
       const range = result.status === 'fulfilled' ? { from: result.value.fromProjectSeq, to: result.value.toProjectSeq } : null;
       this.feeds.committed(projectId, [ids[i]!], range);
-      this.fanout.publish({ kind: 'committed', instanceId: this.instanceId, projectId, ids: [ids[i]!], range });
+      const { docName, update } = records[i]!;
+      this.fanout.publish({ kind: 'committed', instanceId: this.instanceId, projectId, ids: [ids[i]!], range, updates: [{ docName, update, userId }] });
     });
     for (const { docName, update } of records) {
       // A room loading now may have read the log before these rows: applying twice is harmless.
@@ -107,16 +117,30 @@ export class RoomRegistry {
         onChange: (r, userId) => this.changeListeners.forEach((listener) => listener(r.projectId, r.docName, userId)),
         onFailed: (r) => this.forget(r),
       });
-      const ready = room.load().then(
-        () => room,
-        (err: unknown) => {
-          // The room has unloaded itself; only this map still knows it.
-          this.forget(room);
-          this.log.error({ err, projectId, doc: docName }, 'loading a doc failed');
-          throw new Error(`could not load ${docName}`);
-        },
-      );
-      entry = { room, ready };
+      const created: RoomEntry = { room, ready: Promise.resolve(room), following: false };
+      // The project's fan-out first, then the load: nothing stored after the load is missed.
+      created.ready = this.fanout
+        .follow(projectId)
+        .then(
+          () => {
+            created.following = true;
+            return room.load();
+          },
+          (err: unknown) => {
+            room.destroy();
+            throw err;
+          },
+        )
+        .then(
+          () => room,
+          (err: unknown) => {
+            // The room has unloaded itself; only this map still knows it.
+            this.forget(room);
+            this.log.error({ err, projectId, doc: docName }, 'loading a doc failed');
+            throw new Error(`could not load ${docName}`);
+          },
+        );
+      entry = created;
       this.rooms.set(key, entry);
     }
     const room = await entry.ready;
@@ -162,7 +186,10 @@ export class RoomRegistry {
 
   private forget(room: Room): void {
     const entry = this.rooms.get(room.key);
-    if (entry?.room === room) this.rooms.delete(room.key);
+    if (entry?.room !== room) return;
+    this.rooms.delete(room.key);
+    if (entry.following) this.fanout.unfollow(room.projectId);
+    entry.following = false;
   }
 
   /** Resolves once every loaded doc has stored everything applied so far. */
@@ -183,6 +210,6 @@ export class RoomRegistry {
         await room.drain().catch((err: unknown) => this.log.error({ err, doc: room.docName }, 'final flush failed'));
       }),
     );
-    this.rooms.clear();
+    for (const { room } of entries) this.forget(room);
   }
 }

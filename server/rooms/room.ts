@@ -175,7 +175,7 @@ export class Room {
     }
     const id = this.deps.nextUpdateId();
     this.deps.feeds.relay(this.projectId, id, this.docName, update, from);
-    this.deps.fanout.publish({ kind: 'update', instanceId: this.deps.instanceId, projectId: this.projectId, docName: this.docName, update, id });
+    this.deps.fanout.publish({ kind: 'update', instanceId: this.deps.instanceId, projectId: this.projectId, docName: this.docName, update, id, userId });
     this.deps.relayed();
     this.pending.push({ update, userId, from, id });
     this.scheduleFlush();
@@ -275,7 +275,8 @@ export class Room {
   private announceStored(batch: PendingUpdate[], range: { from: number; to: number } | null): void {
     const ids = batch.map((pending) => pending.id);
     this.deps.feeds.committed(this.projectId, ids, range);
-    this.deps.fanout.publish({ kind: 'committed', instanceId: this.deps.instanceId, projectId: this.projectId, ids, range });
+    const updates = batch.map(({ update, userId }) => ({ docName: this.docName, update, userId }));
+    this.deps.fanout.publish({ kind: 'committed', instanceId: this.deps.instanceId, projectId: this.projectId, ids, range, updates });
   }
 
   async compact(): Promise<void> {

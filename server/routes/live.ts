@@ -102,6 +102,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const connection = new ProjectConnection(adapt(socket), {
         projectId: access.project.id,
         userId: user.id,
+        username: user.username,
         role: access.role,
         registry: app.live.registry,
         hubs: app.live.hubs,
@@ -142,6 +143,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
         projectId: access.project.id,
         docName,
         userId: user.id,
+        username: user.username,
         role: access.role,
         registry: app.live.registry,
         hubs: app.live.hubs,
