@@ -64,6 +64,9 @@ function openPostgres(url: string, max: number): OpenedDatabase {
   // An idle client that loses its connection emits here; without a listener it would crash
   // the process. The next query gets a fresh connection.
   pool.on('error', () => {});
+  // So does a client checked out for long (the advisory lock connection of
+  // cluster/project-leases.ts) when its backend is terminated; its next query fails instead.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres', location: redactUrl(url) };
 }
 

@@ -202,6 +202,10 @@ export class RedisFanout implements Fanout {
     }
   }
 
+  isFollowing(projectId: string): boolean {
+    return this.projects.has(projectId);
+  }
+
   unfollow(projectId: string): void {
     const project = this.projects.get(projectId);
     if (!project || --project.refs > 0) return;

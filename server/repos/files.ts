@@ -242,3 +242,21 @@ export async function writeMaterializedFiles(db: Kysely<Database>, projectId: st
     await recordFileActivities(trx, activities);
   });
 }
+
+/**
+ * File ids whose doc has log rows newer than its materialised row (or no row at all): what an
+ * instance that takes a project over checks first, since the last owner may have died before
+ * writing them. The log only: changes are materialised within a second, long before
+ * compaction folds their rows away.
+ */
+export async function fileDocsChangedSinceMaterialized(db: Kysely<Database>, projectId: string): Promise<string[]> {
+  const { rows } = await sql<{ file_id: string }>`
+    select c.file_id from (
+      select substr(doc_name, 6) as file_id, max(created_at) as changed_at
+      from doc_updates where project_id = ${projectId} and starts_with(doc_name, 'file:')
+      group by doc_name
+    ) c
+    left join project_files f on f.project_id = ${projectId} and f.file_id = c.file_id
+    where f.file_id is null or c.changed_at > f.updated_at`.execute(db);
+  return rows.map((row) => row.file_id);
+}

@@ -7,6 +7,7 @@ import type { Database } from '../../db/schema.js';
 import type { ServerConfig } from '../config.js';
 import { CloseCode } from '../../common/protocol.js';
 import { InstanceHeartbeat } from '../cluster/instance-heartbeat.js';
+import { AdvisoryLeases, SoleOwner, type ProjectLeases } from '../cluster/project-leases.js';
 import { RedisFanout } from '../cluster/redis-fanout.js';
 import { closeSessionsOfGoneInstances } from '../repos/sessions.js';
 import { DocStore } from './doc-store.js';
@@ -32,6 +33,7 @@ export class LiveServer {
   /** Open sockets and whose access they carry: closed at shutdown, or when that access changes. */
   readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
   private readonly heartbeat: InstanceHeartbeat | null = null;
+  private readonly leases: ProjectLeases;
   private readonly log: Logger;
 
   constructor(
@@ -56,6 +58,10 @@ export class LiveServer {
         config.cluster.heartbeat,
       );
     } else this.fanout = new InProcessFanout();
+    const redisFanout = this.fanout instanceof RedisFanout ? this.fanout : null;
+    this.leases = redisFanout
+      ? new AdvisoryLeases(db, (projectId) => redisFanout.isFollowing(projectId) || this.materializer.hasWork(projectId), log.child({ part: 'leases' }))
+      : new SoleOwner();
     const feeds = new ProjectFeeds(store, this.fanout, log.child({ part: 'feed' }));
     this.registry = new RoomRegistry(this.instanceId, store, this.fanout, feeds, config.rooms, log.child({ part: 'rooms' }), metrics);
     this.hubs = new ProjectHubs({ db, fanout: this.fanout, instanceId: this.instanceId, log: log.child({ part: 'presence' }) });
@@ -64,6 +70,7 @@ export class LiveServer {
       this.registry,
       store,
       { debounceMs: config.rooms.materializeDebounceMs, maxDelayMs: config.rooms.materializeMaxDelayMs, entriesPerSlice: config.rooms.materializeSliceEntries },
+      this.leases,
       log.child({ part: 'materializer' }),
     );
     this.fanout.subscribe((message) => {
@@ -131,6 +138,7 @@ export class LiveServer {
     await this.materializer.flushAll();
     await this.registry.close();
     this.hubs.close();
+    await this.leases.close();
     await this.fanout.close();
   }
 }

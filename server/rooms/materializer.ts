@@ -22,6 +22,8 @@ import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
 import type { DocStore } from './doc-store.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
+import type { ProjectLeases } from '../cluster/project-leases.js';
+import { fileDocsChangedSinceMaterialized } from '../repos/files.js';
 
 interface PendingProject {
   timer: NodeJS.Timeout | null;
@@ -65,6 +67,7 @@ export class FileMaterializer {
     private readonly registry: RoomRegistry,
     private readonly store: DocStore,
     private readonly timing: MaterializerTiming,
+    private readonly leases: ProjectLeases,
     private readonly log: Logger,
   ) {
     registry.onChange((projectId, docName, userId) => this.markChanged(projectId, docName, userId));
@@ -103,6 +106,11 @@ export class FileMaterializer {
     return running;
   }
 
+  /** Whether changes of the project wait here to be written, or are being written. */
+  hasWork(projectId: string): boolean {
+    return this.projects.has(projectId) || this.running.has(projectId);
+  }
+
   /** Writes every pending change now, after any run in progress (tests, shutdown). */
   async flushAll(): Promise<void> {
     const projectIds = new Set([...this.projects.keys(), ...this.running.keys()]);
@@ -118,6 +126,14 @@ export class FileMaterializer {
    * as it would between two runs.
    */
   private async materialize(projectId: string, pending: PendingProject): Promise<void> {
+    // One instance materialises a project (see cluster/project-leases.ts): the others leave it
+    // their changes, which it heard of too. A new owner also writes what the last one left undone.
+    const lease = await this.leases.hold(projectId);
+    if (lease === 'elsewhere') return;
+    if (lease === 'taken-over') {
+      pending.indexChanged = true;
+      for (const fileId of await fileDocsChangedSinceMaterialized(this.db, projectId)) if (!pending.dirtyFiles.has(fileId)) pending.dirtyFiles.set(fileId, null);
+    }
     const { entries, rowsById } = await this.readIndexAndRows(projectId, pending);
     // Rows left over are files no longer in the index; only a full scan can tell.
     const removed = pending.indexChanged ? rowsMissingFrom(entries, rowsById) : [];

@@ -147,4 +147,36 @@ describe('two instances on Redis Streams', () => {
     type(onB, 'after;');
     await onA.until(() => textOf(onA) === 'before;while down;after;', 5_000);
   });
+
+  it('materialise each change once, on the instance that owns the project, and hand it over when that one stops', async () => {
+    const cluster = await startCluster(MACHINE_REDIS_URL);
+    const onA = apiClient(cluster.a.url, cluster.token);
+    const onB = apiClient(cluster.b.url, cluster.token);
+    const put = (api: typeof onA, text: string) =>
+      fetch(`${api === onA ? cluster.a.url : cluster.b.url}/api/projects/${cluster.projectId}/files/content?path=notes.txt`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(text),
+      }).then((res) => expect(res.status).toBe(200));
+    const read = async (api: typeof onA) => {
+      const res = await fetch(`${api === onA ? cluster.a.url : cluster.b.url}/api/projects/${cluster.projectId}/files/content?path=notes.txt`, {
+        headers: { authorization: `Bearer ${cluster.token}` },
+      });
+      return res.status === 200 ? res.text() : null;
+    };
+    const actions = async () => (await onA('GET', `/api/projects/${cluster.projectId}/activity`)).body.items.map((item: any) => item.action).reverse();
+    await put(onA, 'one\n');
+    await eventually(async () => expect(await read(onB)).toBe('one\n'));
+    await put(onB, 'one\ntwo\n');
+    await eventually(async () => expect(await read(onA)).toBe('one\ntwo\n'));
+    // Both instances heard both changes; each is recorded once.
+    await cluster.a.app.live.materializer.flushAll();
+    await cluster.b.app.live.materializer.flushAll();
+    expect(await actions()).toEqual(['created', 'edited']);
+    // The owner stops: the other instance materialises from its next change on.
+    await opened.shift()!.close();
+    await put(onB, 'one\ntwo\nthree\n');
+    await eventually(async () => expect(await read(onB)).toBe('one\ntwo\nthree\n'));
+    expect((await onB('GET', `/api/projects/${cluster.projectId}/activity`)).body.items.map((item: any) => item.action)).toEqual(['edited', 'edited', 'created']);
+  });
 });
