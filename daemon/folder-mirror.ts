@@ -44,7 +44,7 @@ import { ProjectApi } from './project-api.js';
 import { FolderProblems } from './folder-problems.js';
 import { FolderFeed, phaseClock, untilSaved } from './folder-feed.js';
 import { REMOTE_ORIGIN, ServerConnection } from './server-connection.js';
-import type { FolderParts } from './folder-parts.js';
+import { knownPath, type FolderParts } from './folder-parts.js';
 import { LocalChanges } from './local-changes.js';
 import { RemoteChanges } from './remote-changes.js';
 import { FILE_CONCURRENCY, joinFolder, shareFolder } from './folder-start.js';
@@ -123,7 +123,7 @@ export class FolderMirror extends EventEmitter<{ event: [FolderEvent] }> {
     this.api = new ProjectApi(spec.serverUrl, spec.token);
     this.connection = new ServerConnection({ serverUrl: spec.serverUrl, token: spec.token, projectId: spec.projectId, log, clientId: this.clientId });
     this.git = new GitWatch(spec.root, log);
-    this.presence = new FolderPresence(this.connection.awareness, spec.username);
+    this.presence = new FolderPresence(this.connection.awareness, spec.username, (path) => !this.parts || knownPath(this.parts, path));
     this.reports = new FolderReports({ root: spec.root, log, presence: this.presence, status: () => (this.parts ? this.status() : null), emit: (event) => this.emit('event', event) });
     this.branchPause = new BranchPause(() => this.git.branch, () => this.trackedBranch, log);
     this.diskReader = new DiskReader(spec.root, this.diskIo, (path) => this.parts.bases.get(path)?.sha256);

@@ -23,6 +23,8 @@ export class FolderPresence {
   constructor(
     private readonly awareness: Awareness,
     private readonly username: string,
+    /** Whether the project still has the file (a peer's presence may name one deleted since). */
+    private readonly exists: (path: string) => boolean = () => true,
   ) {}
 
   /** Says who this is and which branch the folder is on (a new file is set by working()). */
@@ -49,6 +51,14 @@ export class FolderPresence {
     this.timer.unref();
   }
 
+  /** `path` was deleted: if it was this user's current file, they are in none now. */
+  gone(path: string): void {
+    if (this.currentFile !== path) return;
+    this.currentFile = null;
+    const state = this.awareness.getLocalState();
+    if (state) this.awareness.setLocalState({ ...state, file: null });
+  }
+
   /** Who else is online. */
   peers(): PeerInfo[] {
     const peers: PeerInfo[] = [];
@@ -56,7 +66,8 @@ export class FolderPresence {
       if (clientId === this.awareness.clientID) continue;
       const peer = value as PresenceState;
       if (typeof peer.user?.name === 'string' && peer.user.name) {
-        peers.push({ name: peer.user.name, color: peer.user.color, file: peer.file ?? null, branch: peer.branch ?? null, lastActive: peer.lastActive });
+        const file = peer.file && this.exists(peer.file) ? peer.file : null;
+        peers.push({ name: peer.user.name, color: peer.user.color, file, branch: peer.branch ?? null, lastActive: peer.lastActive });
       }
     }
     return peers;

@@ -49,7 +49,9 @@ export class FolderReports {
       ...(extra.oldPath ? { oldPath: extra.oldPath } : {}),
       ...(extra.added !== undefined ? { linesAdded: extra.added, linesRemoved: extra.removed ?? 0 } : {}),
     });
-    if (direction === 'local') this.deps.presence.working(path);
+    // A file this user deleted is nobody's current file; one deleted remotely neither.
+    if (action === 'deleted') this.deps.presence.gone(path);
+    else if (direction === 'local') this.deps.presence.working(path);
   }
 
   error(message: string): void {
