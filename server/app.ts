@@ -128,6 +128,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // Without Redis an instance still serves its own clients: degraded, not down, so a load
       // balancer keeps sending it the clients it can serve. Without its database it serves nobody.
       const fanout = live.health();
+      if (live.draining) return reply.status(503).send({ status: 'shutting down', instance: live.instanceId, database: { kind: app.storage.kind, ok: true }, fanout });
       try {
         await pingDatabase(app.db);
         return { status: fanout.ok ? 'ok' : 'degraded', instance: live.instanceId, database: { kind: app.storage.kind, ok: true }, fanout };

@@ -44,6 +44,7 @@ export const errors = {
   lastOwner: () =>
     createError('CS_ERR_LAST_OWNER', 'A project needs at least one owner: make someone else an owner first', 409),
   invalidCursor: () => createError('CS_ERR_BAD_REQUEST', 'Invalid cursor: pass back the nextCursor of a previous page', 400),
+  shuttingDown: () => createError('CS_ERR_SHUTTING_DOWN', 'This server instance is shutting down: connect again (a load balancer sends you to another)', 503),
   storageUnavailable: (what: string) => createError('CS_ERR_STORAGE', `The server could not store ${what}: try again`, 503),
   mediaType: (expected: string) => createError('CS_ERR_MEDIA_TYPE', `Send the body as ${expected}`, 415),
   fileNotFound: (path: string) => createError('CS_ERR_FILE_NOT_FOUND', `No file at ${path} in the project`, 404),

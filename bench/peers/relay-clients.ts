@@ -18,6 +18,11 @@ export interface ClientsPlan {
   framing: Framing;
   /** Each room's doc name (Hocuspocus's document name) and the URL of each of its clients. */
   rooms: { docName: string; urls: string[]; token: string }[];
+  /**
+   * Which server instance each client index connects to (bench/scale-out.ts), so receptions
+   * are also told apart as within an instance or across; absent: one server.
+   */
+  instanceOfClient?: number[];
   /** Edits per second this process sends, over all its rooms. */
   rate: number;
   warmupMs: number;
@@ -28,6 +33,9 @@ export interface ClientsPlan {
 export interface ClientsReport {
   /** Relay latencies (ms) of the window's edits, one per receiving client. */
   relay: number[];
+  /** The same, split by whether sender and receiver were on one instance (with instanceOfClient). */
+  relaySame: number[];
+  relayAcross: number[];
   sentInWindow: number;
   /** Receptions the window's edits owe (each edit, to every other client of its room). */
   expected: number;
@@ -44,6 +52,13 @@ const UPDATE = 2;
 /** ⟨client:time⟩ in latin1 (⟨ and ⟩ are three UTF-8 bytes each). */
 const STAMP_BYTES = /\xe2\x9f\xa8(\d+):(\d+\.\d+)\xe2\x9f\xa9/g;
 
+interface Relay {
+  all: number[];
+  same: number[];
+  across: number[];
+  instanceOf(client: number): number;
+}
+
 class RawClient {
   private readonly doc = new Y.Doc();
   private readonly text = this.doc.getText('content');
@@ -57,7 +72,7 @@ class RawClient {
     private readonly docName: string,
     private readonly id: number,
     private readonly window: { start: number; end: number },
-    private readonly relay: number[],
+    private readonly relay: Relay,
   ) {
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer) => this.onFrame(new Uint8Array(data)));
@@ -66,7 +81,7 @@ class RawClient {
     });
   }
 
-  static async connect(url: string, framing: Framing, docName: string, token: string, id: number, window: RawClient['window'], relay: number[]): Promise<RawClient> {
+  static async connect(url: string, framing: Framing, docName: string, token: string, id: number, window: RawClient['window'], relay: Relay): Promise<RawClient> {
     const socket = new WebSocket(url, { perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -120,7 +135,10 @@ class RawClient {
     const now = performance.now();
     for (const match of Buffer.from(update.buffer, update.byteOffset, update.byteLength).toString('latin1').matchAll(STAMP_BYTES)) {
       const sentAt = Number(match[2]);
-      if (Number(match[1]) !== this.id && sentAt >= this.window.start && sentAt < this.window.end) this.relay.push(now - sentAt);
+      const sender = Number(match[1]);
+      if (sender === this.id || sentAt < this.window.start || sentAt >= this.window.end) continue;
+      this.relay.all.push(now - sentAt);
+      (this.relay.instanceOf(sender) === this.relay.instanceOf(this.id) ? this.relay.same : this.relay.across).push(now - sentAt);
     }
   }
 
@@ -143,7 +161,7 @@ class RawClient {
 }
 
 async function run(plan: ClientsPlan): Promise<void> {
-  const relay: number[] = [];
+  const relay: Relay = { all: [], same: [], across: [], instanceOf: (client) => plan.instanceOfClient?.[client] ?? 0 };
   const window = { start: Infinity, end: Infinity };
   const clients: RawClient[] = [];
   // Interleaved by room, so a round of sends touches every room.
@@ -179,8 +197,8 @@ async function run(plan: ClientsPlan): Promise<void> {
   const cpu = process.cpuUsage(cpuAtStart ?? undefined);
   const expected = sentInWindow * (perRoom - 1);
   const deadline = performance.now() + plan.drainMs;
-  while (relay.length < expected && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const report: ClientsReport = { relay, sentInWindow, expected, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  while (relay.all.length < expected && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const report: ClientsReport = { relay: relay.all, relaySame: relay.same, relayAcross: relay.across, sentInWindow, expected, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   process.send!(report, () => {
     for (const client of clients) client.close();
     process.exit(0);

@@ -17,6 +17,17 @@ export const defaultHeartbeat: HeartbeatTiming = { beatMs: 3_000, ttlMs: 10_000 
 
 export class InstanceHeartbeat {
   private live: Set<string> | null = null;
+  /**
+   * When each instance seen alive expires, as its entry last said. An instance is gone once that
+   * time passed without a renewal; one merely missing from the set (Redis restarted and lost
+   * it) is not, until then: it renews at its next beat.
+   */
+  private readonly expiries = new Map<string, number>();
+  /**
+   * Since when the beats have succeeded without a break. After an outage nobody could renew:
+   * nobody is declared gone until a whole time to live has passed with Redis there.
+   */
+  private healthySince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
 
@@ -34,7 +45,7 @@ export class InstanceHeartbeat {
     this.timer.unref();
   }
 
-  /** The instances alive at the last beat (this one included), or null while Redis is unreachable. */
+  /** The instances alive at the last beat (this one included; also those whose last entry has not expired yet), or null while Redis is unreachable. */
   get liveInstances(): ReadonlySet<string> | null {
     return this.live;
   }
@@ -48,20 +59,37 @@ export class InstanceHeartbeat {
     const now = Date.now();
     let members: string[];
     try {
-      const results = await this.redis
-        .multi()
+      const results = this.redis
+        .pipeline()
         .zadd(INSTANCES_KEY, now + this.timing.ttlMs, this.instanceId)
         .zremrangebyscore(INSTANCES_KEY, '-inf', now)
-        .zrange(INSTANCES_KEY, 0, -1)
+        .zrange(INSTANCES_KEY, 0, -1, 'WITHSCORES')
         .exec();
-      members = (results?.[2]?.[1] as string[] | undefined) ?? [];
+      // A reply lost with its connection must not stop the beats: a beat gives up after one.
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('heartbeat timed out')), this.timing.beatMs).unref());
+      const replies = await Promise.race([results, timeout]);
+      const [zadd, , zrange] = replies ?? [];
+      if (zadd?.[0] || zrange?.[0]) throw zadd?.[0] ?? zrange?.[0];
+      const flat = (zrange?.[1] as string[] | undefined) ?? [];
+      for (let i = 0; i + 1 < flat.length; i += 2) this.expiries.set(flat[i]!, Math.max(this.expiries.get(flat[i]!) ?? 0, Number(flat[i + 1])));
+      members = flat.filter((_, i) => i % 2 === 0);
     } catch {
       // Redis is down (the fan-out says so): nobody can tell who is alive; nothing is decided.
       this.live = null;
+      this.healthySince = null;
       return;
     }
+    this.healthySince ??= now;
+    const observedLongEnough = now - this.healthySince > this.timing.ttlMs;
     const live = new Set(members);
-    const gone = this.live ? [...this.live].filter((id) => !live.has(id)) : [];
+    const gone: string[] = [];
+    for (const [id, expiresAt] of this.expiries) {
+      if (live.has(id)) continue;
+      if (expiresAt < now && observedLongEnough) {
+        gone.push(id);
+        this.expiries.delete(id);
+      } else live.add(id);
+    }
     for (const id of gone) this.log.warn({ instance: id }, 'a server instance stopped renewing its heartbeat: its clients leave the presence');
     this.live = live;
     try {

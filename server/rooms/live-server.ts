@@ -35,6 +35,8 @@ export class LiveServer {
   private readonly heartbeat: InstanceHeartbeat | null = null;
   private readonly leases: ProjectLeases;
   private readonly log: Logger;
+  /** SIGTERM came: no new sockets (see routes/live.ts), /healthz says so to the load balancer. */
+  draining = false;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -131,6 +133,7 @@ export class LiveServer {
    * balancer to another instance), store everything applied, write the materialised files.
    */
   async close(closeCode: { code: number; reason: string }): Promise<void> {
+    this.draining = true;
     if (this.fanout instanceof RedisFanout) await this.fanout.announceLeaving();
     await this.heartbeat?.stop();
     for (const socket of this.sockets.keys()) socket.close(closeCode.code, closeCode.reason);

@@ -83,6 +83,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Access is decided before the upgrade: a refused client gets an HTTP error, not a socket.
   const checkAccess = async (request: FastifyRequest<{ Params: { id?: string; projectId?: string } }>) => {
+    // A draining instance takes no new sockets: a reconnecting client goes elsewhere, not back here.
+    if (app.live.draining) throw errors.shuttingDown();
     request.projectAccess = await projectAccess(app.db, authOf(request), request.params.id ?? request.params.projectId ?? '');
   };
 

@@ -179,4 +179,22 @@ describe('two instances on Redis Streams', () => {
     await eventually(async () => expect(await read(onB)).toBe('one\ntwo\nthree\n'));
     expect((await onB('GET', `/api/projects/${cluster.projectId}/activity`)).body.items.map((item: any) => item.action)).toEqual(['edited', 'edited', 'created']);
   });
+
+  it("close a removed member's sockets on every instance, not only the one that removed them", async () => {
+    const cluster = await startCluster(MACHINE_REDIS_URL);
+    const bob = await signIn(cluster.a.url, 'bob');
+    const owner = apiClient(cluster.a.url, cluster.token);
+    expect((await owner('POST', `/api/projects/${cluster.projectId}/members`, { username: 'bob', role: 'editor' })).status).toBe(201);
+    const bobOnB = await connect(cluster.b, cluster, bob.token);
+    bobOnB.subscribe(DOC);
+    const aliceOnB = await connect(cluster.b, cluster);
+    aliceOnB.subscribe(DOC);
+    expect((await owner('DELETE', `/api/projects/${cluster.projectId}/members/bob`)).status).toBe(204);
+    await bobOnB.until(() => bobOnB.closeCode !== null);
+    expect(bobOnB.closeCode).toBe(4409);
+    // Only bob's access changed.
+    type(aliceOnB, 'still here;');
+    await aliceOnB.untilPersisted(DOC);
+    expect(aliceOnB.closeCode).toBeNull();
+  });
 });

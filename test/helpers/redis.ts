@@ -26,8 +26,8 @@ export interface OwnRedis {
   client(): Redis;
 }
 
-/** A redis-server of this test's own, stopped when the test ends. */
-export async function startOwnRedis(): Promise<OwnRedis> {
+/** A redis-server of this test's own, stopped when the test ends (or, from a beforeAll, with `afterAll`). */
+export async function startOwnRedis(stopWhen: (stop: () => Promise<void>) => void = onTestFinished): Promise<OwnRedis> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ResultPromise | null = null;
@@ -59,7 +59,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     await running;
   };
   await start();
-  onTestFinished(async () => {
+  stopWhen(async () => {
     for (const client of clients) client.disconnect();
     await kill();
   });

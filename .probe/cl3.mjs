@@ -1,0 +1,13 @@
+import { startLocalCluster } from '../dist/server/cluster/local-cluster.js';
+import { spawn } from 'node:child_process';
+const port = 46125;
+const start = () => spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+let srv = start();
+await new Promise(r => setTimeout(r, 300));
+const cluster = await startLocalCluster({ databaseUrl: 'postgres://postgres@127.0.0.1:5432/codeshare', redisUrl: `redis://127.0.0.1:${port}`, port: 0, home: '/tmp/clprobe' });
+const [a, b] = cluster.instances;
+await new Promise(r => setTimeout(r, 4000));
+srv.kill('SIGKILL'); console.log('redis killed', Date.now()%100000); await new Promise(r => setTimeout(r, 1000)); srv = start(); console.log('redis restarted', Date.now()%100000);
+await new Promise(r => setTimeout(r, 12000));
+for (const i of [a, b]) console.log(i.name, '\n' + i.log().split('\n').filter(l => l.startsWith('HB')).join('\n'));
+await cluster.stop(); srv.kill();

@@ -1,0 +1,14 @@
+import { Redis } from 'ioredis';
+import { InstanceHeartbeat } from '/work/main/dist/server/cluster/instance-heartbeat.js';
+const log = { warn: (...a) => console.log('warn', JSON.stringify(a)), info: console.log };
+const r1 = new Redis('redis://127.0.0.1:6379', { enableOfflineQueue: false, enableAutoPipelining: true });
+const r2 = new Redis('redis://127.0.0.1:6379', { enableOfflineQueue: false, enableAutoPipelining: true });
+await new Promise(r => setTimeout(r, 300));
+const t = { beatMs: 500, ttlMs: 1500 };
+const h1 = new InstanceHeartbeat(r1, 'hb-one-' + Date.now(), (live, gone) => console.log('h1 beat', [...live].length, gone), log, t);
+const h2 = new InstanceHeartbeat(r2, 'hb-two-' + Date.now(), (live, gone) => console.log('h2 beat', [...live].length, gone), log, t);
+await h1.start(); await h2.start();
+await new Promise(r => setTimeout(r, 1200));
+clearInterval(h2.timer); console.log('h2 "killed"');
+await new Promise(r => setTimeout(r, 3000));
+process.exit(0);
