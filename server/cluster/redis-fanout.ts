@@ -332,7 +332,7 @@ export class RedisFanout implements Fanout {
   private deliver(projectId: string, instanceId: string, updates: readonly StoredUpdate[], range: SeqRange): void {
     const ids = updates.map(({ docName, update, userId }) => {
       const id = `${instanceId}:${projectId}:${++this.catchUpCount}`;
-      this.emit({ kind: 'update', instanceId, projectId, docName, update, id, userId });
+      this.emit({ kind: 'update', instanceId, projectId, docName, update, id, userId, stored: true });
       return id;
     });
     this.emit({ kind: 'committed', instanceId, projectId, ids, range: { from: range.from, to: range.to }, updates: [] });

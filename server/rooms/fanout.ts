@@ -6,8 +6,11 @@ import { EventEmitter } from 'node:events';
 import type { DocUpdate } from '../../common/doc-updates.js';
 
 export type FanoutMessage =
-  /** An update applied on one instance, before it is stored (in-process only, for latency). */
-  | { kind: 'update'; instanceId: string; projectId: string; docName: string; update: Uint8Array; id: string; userId: string | null }
+  /**
+   * An update applied on one instance: before it is stored (in-process, for latency), or
+   * `stored` already (what Redis Streams carry, and what is read back from the log).
+   */
+  | { kind: 'update'; instanceId: string; projectId: string; docName: string; update: Uint8Array; id: string; userId: string | null; stored?: boolean }
   /** The updates `ids` were stored as project_seq `range` (null: they never will be). */
   | { kind: 'committed'; instanceId: string; projectId: string; ids: string[]; range: { from: number; to: number } | null; updates: StoredUpdate[] }
   /** Presence of an instance's own clients in a project, identities stamped by that instance. */

@@ -45,8 +45,12 @@ export class RoomRegistry {
       if (message.kind !== 'update') return;
       // The project's followers get it whether or not the doc is loaded here.
       feeds.relay(message.projectId, message.id, message.docName, message.update, null);
+      // A room still loading may have read the log before this update committed: it gets the
+      // update once loaded (twice is harmless), or it would lack it until it unloads.
       const entry = this.rooms.get(roomKey(message.projectId, message.docName));
-      if (entry?.room.state === 'ready') entry.room.applyRemote(message.update);
+      const stored = message.stored === true;
+      if (entry?.room.state === 'ready') entry.room.applyRemote(message.update, stored);
+      else if (entry?.room.state === 'loading') void entry.ready.then((room) => room.state === 'ready' && room.applyRemote(message.update, stored), () => undefined);
       // Whichever instance materialises the project hears of every change (see materializer.ts).
       this.changeListeners.forEach((listener) => listener(message.projectId, message.docName, message.userId));
     });
@@ -81,12 +85,13 @@ export class RoomRegistry {
       const { docName, update } = records[i]!;
       this.fanout.publish({ kind: 'committed', instanceId: this.instanceId, projectId, ids: [ids[i]!], range, updates: [{ docName, update, userId }] });
     });
-    for (const { docName, update } of records) {
+    records.forEach(({ docName, update }, i) => {
       // A room loading now may have read the log before these rows: applying twice is harmless.
       const entry = this.rooms.get(roomKey(projectId, docName));
-      if (entry) void entry.ready.then((room) => room.state === 'ready' && room.applyRemote(update), () => undefined);
+      const isStored = stored[i]!.status === 'fulfilled';
+      if (entry) void entry.ready.then((room) => room.state === 'ready' && room.applyRemote(update, isStored), () => undefined);
       this.changeListeners.forEach((listener) => listener(projectId, docName, userId));
-    }
+    });
     collectGarbageWhenQuiet();
     const failed = stored.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;

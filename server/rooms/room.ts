@@ -66,6 +66,8 @@ export class Room {
   private logBytes = 0;
   private lastSeq = 0;
   private awarenessOfDoc: Awareness | null = null;
+  /** A stored remote update arrived while ours were being stored (see applyRemote). */
+  private storedElsewhere = false;
   /** Why the room gave up storing, once it has: flush() then fails instead of pretending. */
   private failure: unknown = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -193,9 +195,17 @@ export class Room {
     this.applyUpdate(update, userId, null);
   }
 
-  /** An update another instance applied and stored: apply and relay, do not store again. */
-  applyRemote(update: Uint8Array): void {
+  /**
+   * An update another instance applied: apply and relay, do not store again. One already
+   * `stored` is part of what `persisted` may claim: a client that has it (from the project
+   * feed, say) waits for a persisted state vector that covers it, and this room may have
+   * nothing of its own to append, ever, that would carry it.
+   */
+  applyRemote(update: Uint8Array, stored: boolean): void {
     Y.applyUpdate(this.doc, update, 'fanout');
+    if (stored && !this.hasUnpersisted) this.persistedStateVector = Y.encodeStateVector(this.doc);
+    // Arriving while a batch of ours is stored, it is not in that batch's state vector.
+    else if (stored) this.storedElsewhere = true;
     for (const subscriber of this.subscribers) subscriber.sendUpdate(this.docName, update);
     // A missed message leaves structs waiting for their dependencies: read them from the log.
     if (this.doc.store.pendingStructs) void this.catchUp();
@@ -231,6 +241,11 @@ export class Room {
       .then(() => this.writePending())
       .finally(() => {
         this.flushing = null;
+        // Ours all stored (a compaction may have run since the last batch), and the rest came stored.
+        if (this.pending.length === 0 && this.storedElsewhere && this.failure === null) {
+          this.persistedStateVector = Y.encodeStateVector(this.doc);
+          this.storedElsewhere = false;
+        }
         if (this.pending.length > 0 && this.currentState !== 'unloaded') this.scheduleFlush();
       });
   }
@@ -263,8 +278,13 @@ export class Room {
       this.persistedStateVector = stateVector;
       this.logCount += batch.length;
       for (const { update } of batch) this.logBytes += update.byteLength;
+      if (this.pending.length === 0 && this.storedElsewhere) {
+        // Ours all stored, and the rest came stored: all of the doc is.
+        this.persistedStateVector = Y.encodeStateVector(this.doc);
+        this.storedElsewhere = false;
+      }
       const senders = new Set(batch.map((p) => p.from).filter((s): s is DocSubscriber => s !== null));
-      for (const sender of senders) sender.sendPersisted(this.docName, stateVector);
+      for (const sender of senders) sender.sendPersisted(this.docName, this.persistedStateVector);
     }
     if (this.logCount >= this.deps.limits.compactAfterUpdates || this.logBytes >= this.deps.limits.compactAfterBytes) {
       await this.compact();

@@ -1,8 +1,7 @@
 // Two real `codeshare server` processes on one PostgreSQL and a Redis of this suite's own,
 // behind a real HAProxy with deploy/haproxy.cfg (server/cluster/local-cluster.ts, as `npm run
 // cluster` starts them), and real daemons (DESIGN.md, Scale-out). One cluster for the suite;
-// the tests that kill an instance run last and bring it back. (Redis killed and restarted under
-// two instances: test/cluster/redis-fanout.test.ts.)
+// the tests that kill an instance or Redis run last and bring it back.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +121,18 @@ it('catches up from PostgreSQL what a slow instance missed in a trimmed stream',
   await untilContent(join(two, 'added.txt'), 'added while b was stopped\n');
   await untilContent(join(two, 'notes.txt'), 'one\nwhile b was stopped\n');
   await untilIdentical(one, two);
+});
+
+it('keeps both folders in step through a Redis restart in the middle of their edits', async () => {
+  dumpOnFailure();
+  const { first: alice, second: bob, one, two } = pair;
+  const expected = new Map<string, string>();
+  await writeBoth(expected, [one, two], ['alice', 'bob'], 0, 8);
+  await redis.kill();
+  await writeBoth(expected, [one, two], ['alice', 'bob'], 8, 16);
+  await redis.restart();
+  await writeBoth(expected, [one, two], ['alice', 'bob'], 16, 24);
+  await expectAllPresent(expected, [one, two], [alice, bob]);
 });
 
 it("drops a killed instance's clients from everyone's presence, and closes their session rows", async () => {

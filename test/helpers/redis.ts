@@ -69,6 +69,7 @@ export async function startOwnRedis(stopWhen: (stop: () => Promise<void>) => voi
     restart: start,
     client: () => {
       const client = new Redis(url);
+      client.on('error', () => undefined);
       clients.push(client);
       return client;
     },
