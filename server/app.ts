@@ -121,33 +121,32 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(websocket, { options: { maxPayload: options.config.limits.frameBytes * 2 + 1024 } });
   await app.register(authPlugin);
 
-  app.get(
-    '/healthz',
-    { config: { public: true } },
-    async (_request, reply) => {
-      // Without Redis an instance still serves its own clients: degraded, not down, so a load
-      // balancer keeps sending it the clients it can serve. Without its database it serves nobody.
-      const fanout = live.health();
-      if (live.draining) return reply.status(503).send({ status: 'shutting down', instance: live.instanceId, database: { kind: app.storage.kind, ok: true }, fanout });
-      try {
-        await pingDatabase(app.db);
-        return { status: fanout.ok ? 'ok' : 'degraded', instance: live.instanceId, database: { kind: app.storage.kind, ok: true }, fanout };
-      } catch (err) {
-        return reply.status(503).send({
-          status: 'unavailable',
-          instance: live.instanceId,
-          database: { kind: app.storage.kind, ok: false, error: err instanceof Error ? err.message : String(err) },
-          fanout,
-        });
-      }
-    },
-  );
-
+  registerHealthRoute(app);
   registerMetricsRoute(app, metrics);
   await app.register(registerRoutes, { prefix: '/api' });
   await app.register(liveRoutes);
   await app.register(projectPageRoutes);
   return app;
+}
+
+/**
+ * GET /healthz, what a load balancer checks (deploy/haproxy.cfg). Without Redis an instance
+ * still serves its own clients: degraded, not down, so the balancer keeps sending it the
+ * clients it can serve. Draining (SIGTERM) or without its database it serves nobody: 503.
+ */
+function registerHealthRoute(app: App): void {
+  app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
+    const { live, storage } = app;
+    const fanout = live.health();
+    if (live.draining) return reply.status(503).send({ status: 'shutting down', instance: live.instanceId, database: { kind: storage.kind, ok: true }, fanout });
+    try {
+      await pingDatabase(app.db);
+      return { status: fanout.ok ? 'ok' : 'degraded', instance: live.instanceId, database: { kind: storage.kind, ok: true }, fanout };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      return reply.status(503).send({ status: 'unavailable', instance: live.instanceId, database: { kind: storage.kind, ok: false, error }, fanout });
+    }
+  });
 }
 
 /** Maps anything thrown in a request to the one error shape and an HTTP status. */

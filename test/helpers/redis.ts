@@ -1,21 +1,12 @@
 // Redis for the scale-out suites: the machine's own (127.0.0.1:6379, where the suites' keys
 // are per project and per instance, so they never meet), or a redis-server of a test's own on
 // a free port, for what must not touch the shared one (stopping it, restarting it).
-import { createServer } from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { Redis } from 'ioredis';
 import { onTestFinished } from 'vitest';
+import { freePort } from '../../server/cluster/local-cluster.js';
 
 export const MACHINE_REDIS_URL = process.env.CODESHARE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 export interface OwnRedis {
   url: string;
