@@ -370,3 +370,11 @@ export async function freshPostgresDatabase(cleanup: Cleanup): Promise<string | 
   url.pathname = `/${name}`;
   return url.toString();
 }
+
+/** The next IPC message of a forked process (bench/peers/relay-clients.ts); rejects if it exits first. */
+export function childMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (value) => resolve(value as T));
+    child.once('exit', (code) => reject(new Error(`a client process exited (${code})`)));
+  });
+}

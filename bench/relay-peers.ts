@@ -9,11 +9,12 @@
 // Server CPU is read from the server's whole process tree; the clients run in two processes of
 // their own (bench/peers/relay-clients.ts, whole rooms each), whose CPU is reported so a run where
 // the load generator saturated is marked as such.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ClientsPlan, ClientsReport, Framing } from './peers/relay-clients.js';
-import { Cleanup, freshPostgresDatabase, median, ms, openSignIn, percentile, POSTGRES_ADMIN_URL, sleep, startListeningProcess, startServerProcess, table, tempDir, treeCpuSecondsOf, treeRssMiBOf, type ServerProcess } from './lib.js';
+import { Cleanup, childMessage, freshPostgresDatabase, median, ms, openSignIn, percentile, POSTGRES_ADMIN_URL, sleep, startListeningProcess, startServerProcess, table, tempDir, treeCpuSecondsOf, treeRssMiBOf, type ServerProcess } from './lib.js';
+
 
 const ROOMS = 20;
 const CLIENTS_PER_ROOM = 10;
@@ -110,13 +111,6 @@ interface Figures {
   clientCpu: number;
 }
 
-function message<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.once('message', (value) => resolve(value as T));
-    child.once('exit', (code) => reject(new Error(`a client process exited (${code})`)));
-  });
-}
-
 async function measure(contestant: Contestant, rate: number): Promise<Figures | null> {
   const cleanup = new Cleanup();
   try {
@@ -125,13 +119,13 @@ async function measure(contestant: Contestant, rate: number): Promise<Figures | 
     const { server, rooms } = started;
     const children = Array.from({ length: CLIENT_PROCESSES }, () => fork(join(PEERS, 'relay-clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     cleanup.add('stop the client processes', () => children.forEach((child) => child.kill()));
-    const ready = children.map((child) => message<string>(child));
+    const ready = children.map((child) => childMessage<string>(child));
     children.forEach((child, p) => {
       const plan: ClientsPlan = { framing: contestant.framing, rooms: rooms.filter((_, r) => r % CLIENT_PROCESSES === p), rate: rate / CLIENT_PROCESSES, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, drainMs: DRAIN_MS };
       child.send(plan);
     });
     await Promise.all(ready);
-    const reports = children.map((child) => message<ClientsReport>(child));
+    const reports = children.map((child) => childMessage<ClientsReport>(child));
     children.forEach((child) => child.send('go'));
     await sleep(WARMUP_MS);
     const cpuBefore = await treeCpuSecondsOf(server.pid);

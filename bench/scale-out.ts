@@ -9,12 +9,13 @@
 // 2. SIGKILL of an instance: four daemons in one project through HAProxy (spread over both
 //    instances), one instance killed, each daemon writes a file at once; the time until every
 //    daemon is synced again (reconnected through HAProxy, its file stored).
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../server/cluster/local-cluster.js';
 import type { ClientsPlan, ClientsReport } from './peers/relay-clients.js';
-import { BenchUser, Cleanup, freshPostgresDatabase, median, ms, openSignIn, percentile, seconds, sleep, table, tempDir } from './lib.js';
+import { BenchUser, Cleanup, childMessage, freshPostgresDatabase, median, ms, openSignIn, percentile, seconds, sleep, table, tempDir } from './lib.js';
+
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUNS = Number(process.env.BENCH_SCALE_OUT_RUNS ?? 3);
@@ -57,13 +58,6 @@ async function roomsAcross(cluster: LocalCluster): Promise<ClientsPlan['rooms']>
   return rooms;
 }
 
-function message<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.once('message', (value) => resolve(value as T));
-    child.once('exit', (code) => reject(new Error(`a client process exited (${code})`)));
-  });
-}
-
 interface RelayFigures {
   same: number[];
   across: number[];
@@ -77,14 +71,14 @@ async function relayRun(): Promise<RelayFigures> {
     const rooms = await roomsAcross(cluster);
     const children = Array.from({ length: CLIENT_PROCESSES }, () => fork(join(PEERS, 'relay-clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     cleanup.add('stop the client processes', () => children.forEach((child) => child.kill()));
-    const ready = children.map((child) => message<string>(child));
+    const ready = children.map((child) => childMessage<string>(child));
     const instanceOfClient = Array.from({ length: CLIENTS_PER_ROOM }, (_, i) => i % 2);
     children.forEach((child, p) => {
       const plan: ClientsPlan = { framing: 'y-websocket', rooms: rooms.filter((_, r) => r % CLIENT_PROCESSES === p), instanceOfClient, rate: RATE / CLIENT_PROCESSES, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, drainMs: DRAIN_MS };
       child.send(plan);
     });
     await Promise.all(ready);
-    const reports = children.map((child) => message<ClientsReport>(child));
+    const reports = children.map((child) => childMessage<ClientsReport>(child));
     children.forEach((child) => child.send('go'));
     const done = await Promise.all(reports);
     const received = done.reduce((sum, report) => sum + report.relay.length, 0);
