@@ -109,7 +109,8 @@ describe('live rooms when a doc cannot be loaded', () => {
       await reader.until(() => reader.denied.some((d) => d.docName === 'file:l1'));
       expect(text.toString()).toBe('');
       // The room that could not load is forgotten, not kept as a blank doc.
-      expect(server.app.live.registry.loadedCount).toBe(loadedBefore);
+      // (Not more rooms than before: the index the materialiser loaded may unload meanwhile.)
+      expect(server.app.live.registry.loadedCount).toBeLessThanOrEqual(loadedBefore);
       expect(server.app.live.registry.loaded(projectId, 'file:l1')).toBeNull();
       expect(reader.closeCode).toBeNull();
     } finally {
