@@ -82,7 +82,7 @@ export class RedisFanout implements Fanout {
   private lastError: string | null = null;
   private down = false;
   private closed = false;
-  private catchUpCount = 0;
+  private deliveredCount = 0;
   private checkTimer: NodeJS.Timeout | null = null;
   private loop: Promise<void> = Promise.resolve();
   readonly limits: StreamLimits;
@@ -331,7 +331,7 @@ export class RedisFanout implements Fanout {
   /** Stored updates to the rooms and feeds here: each as `update`, then the range as `committed`. */
   private deliver(projectId: string, instanceId: string, updates: readonly StoredUpdate[], range: SeqRange): void {
     const ids = updates.map(({ docName, update, userId }) => {
-      const id = `${instanceId}:${projectId}:${++this.catchUpCount}`;
+      const id = `${instanceId}:${projectId}:${++this.deliveredCount}`;
       this.emit({ kind: 'update', instanceId, projectId, docName, update, id, userId, stored: true });
       return id;
     });

@@ -34,6 +34,8 @@ export class LiveServer {
   readonly sockets = new Map<{ close(code: number, reason: string): void }, LiveAccess>();
   private readonly heartbeat: InstanceHeartbeat | null = null;
   private readonly leases: ProjectLeases;
+  /** The fan-out when it is Redis's: what only several instances need (start, leaving, checks). */
+  private readonly redis: RedisFanout | null;
   private readonly log: Logger;
   /** SIGTERM came: no new sockets (see routes/live.ts), /healthz says so to the load balancer. */
   draining = false;
@@ -60,7 +62,8 @@ export class LiveServer {
         config.cluster.heartbeat,
       );
     } else this.fanout = new InProcessFanout();
-    const redisFanout = this.fanout instanceof RedisFanout ? this.fanout : null;
+    this.redis = this.fanout instanceof RedisFanout ? this.fanout : null;
+    const redisFanout = this.redis;
     this.leases = redisFanout
       ? new AdvisoryLeases(db, (projectId) => redisFanout.isFollowing(projectId) || this.materializer.hasWork(projectId), log.child({ part: 'leases' }))
       : new SoleOwner();
@@ -78,13 +81,13 @@ export class LiveServer {
     this.fanout.subscribe((message) => {
       if (message.instanceId === this.instanceId) return;
       if (message.kind === 'access-changed') this.closeSockets(message.match);
-      if (message.kind === 'instance-gone' && this.fanout instanceof RedisFanout) this.fanout.checkSoon();
+      if (message.kind === 'instance-gone') this.redis?.checkSoon();
     });
   }
 
   /** Connects to Redis (when configured) and starts the heartbeat; a server alone has nothing to start. */
   async start(): Promise<void> {
-    if (this.fanout instanceof RedisFanout) await this.fanout.start();
+    await this.redis?.start();
     await this.heartbeat?.start();
   }
 
@@ -99,7 +102,7 @@ export class LiveServer {
    */
   private async onHeartbeat(live: ReadonlySet<string>, gone: string[]): Promise<void> {
     for (const instanceId of gone) this.hubs.removeInstance(instanceId);
-    if (gone.length > 0 && this.fanout instanceof RedisFanout) this.fanout.checkSoon();
+    if (gone.length > 0) this.redis?.checkSoon();
     const ended = await closeSessionsOfGoneInstances(this.db, live);
     if (ended > 0) this.log.info({ ended }, 'closed the sessions of server instances that are gone');
   }
@@ -134,7 +137,7 @@ export class LiveServer {
    */
   async close(closeCode: { code: number; reason: string }): Promise<void> {
     this.draining = true;
-    if (this.fanout instanceof RedisFanout) await this.fanout.announceLeaving();
+    await this.redis?.announceLeaving();
     await this.heartbeat?.stop();
     for (const socket of this.sockets.keys()) socket.close(closeCode.code, closeCode.reason);
     await this.registry.flushAll();

@@ -14,6 +14,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { FeedRow } from './doc-store.js';
 import { collectGarbageWhenQuiet } from '../../common/idle-gc.js';
 import type { Fanout } from './fanout.js';
+import { SeqRanges, type SeqRange } from './seq-ranges.js';
 
 export interface FeedSubscriber {
   sendUpdate(docName: string, update: Uint8Array): void;
@@ -36,10 +37,6 @@ interface InFlight {
   update: Uint8Array;
 }
 
-interface Range {
-  from: number;
-  to: number;
-}
 
 /** Rows or snapshots read per statement during a catch-up. */
 const CATCH_UP_PAGE = 500;
@@ -49,10 +46,13 @@ const GAP_WAIT_MS = 500;
 class ProjectFeed {
   readonly subscribers = new Map<FeedSubscriber, { caughtUp: boolean }>();
   readonly inFlight = new Map<string, InFlight>();
-  /** Everything up to here is stored and was sent to every caught-up subscriber; null: nobody follows. */
-  private position: number | null = null;
-  /** Committed ranges past the position, waiting for the numbers before them. */
-  private ahead: Range[] = [];
+  /**
+   * The position (everything up to it is stored and was sent to every caught-up subscriber)
+   * and the committed ranges past it; null while nobody follows.
+   */
+  private received: SeqRanges | null = null;
+  /** Ranges committed while the first subscriber was reading the stored position. */
+  private early: SeqRange[] = [];
   private gapTimer: NodeJS.Timeout | null = null;
   private filling = false;
 
@@ -71,25 +71,21 @@ class ProjectFeed {
     for (const subscriber of this.subscribers.keys()) if (subscriber !== from) subscriber.sendUpdate(docName, update);
   }
 
-  committed(ids: string[], range: Range | null): void {
+  committed(ids: string[], range: SeqRange | null): void {
     for (const id of ids) this.inFlight.delete(id);
     if (!range || this.subscribers.size === 0) return;
-    if (this.position !== null && range.to <= this.position) return;
-    this.ahead.push(range);
-    this.advance();
+    if (!this.received) this.early.push(range);
+    else this.moved(this.received.add(range));
   }
 
-  private advance(): void {
-    if (this.position === null) return;
-    const before = this.position;
-    this.ahead.sort((a, b) => a.from - b.from);
-    while (this.ahead.length > 0 && this.ahead[0]!.from <= this.position + 1) {
-      this.position = Math.max(this.position, this.ahead.shift()!.to);
+  /** After the ranges changed: a new position to the caught-up subscribers, a hole to wait for (or not). */
+  private moved(positionMoved: boolean): void {
+    const received = this.received;
+    if (!received) return;
+    if (positionMoved) {
+      for (const [subscriber, state] of this.subscribers) if (state.caughtUp) subscriber.sendFeedPosition(received.position);
     }
-    if (this.position > before) {
-      for (const [subscriber, state] of this.subscribers) if (state.caughtUp) subscriber.sendFeedPosition(this.position);
-    }
-    if (this.ahead.length === 0) {
+    if (!received.hole) {
       if (this.gapTimer) clearTimeout(this.gapTimer);
       this.gapTimer = null;
     } else {
@@ -101,11 +97,13 @@ class ProjectFeed {
   /** The numbers before the first committed range never came: read them from the log. */
   private async fillGap(): Promise<void> {
     this.gapTimer = null;
-    if (this.filling || this.position === null || this.ahead.length === 0) return;
+    const hole = this.received?.hole;
+    if (this.filling || !hole) return;
     this.filling = true;
+    let filled = false;
     try {
-      const upto = this.ahead[0]!.from - 1;
-      let after = this.position;
+      const upto = hole.to;
+      let after = hole.from - 1;
       while (after < upto) {
         const rows = await this.store.feedRows(this.projectId, after, upto, CATCH_UP_PAGE);
         if (rows.length === 0) break;
@@ -114,17 +112,17 @@ class ProjectFeed {
       }
       // Rows compacted meanwhile are in their docs' snapshots.
       for (let afterDoc = ''; ; ) {
-        const snapshots = await this.store.feedSnapshots(this.projectId, Math.max(this.position ?? 0, 1), afterDoc, CATCH_UP_PAGE);
+        const snapshots = await this.store.feedSnapshots(this.projectId, Math.max(hole.from - 1, 1), afterDoc, CATCH_UP_PAGE);
         if (snapshots.length === 0) break;
         for (const snapshot of snapshots) for (const subscriber of this.subscribers.keys()) subscriber.sendUpdate(snapshot.doc_name, snapshot.state);
         afterDoc = snapshots.at(-1)!.doc_name;
       }
-      if (this.position !== null) this.ahead.push({ from: this.position + 1, to: upto });
+      filled = this.received?.add({ from: this.received.position + 1, to: upto }) ?? false;
     } catch (err) {
       this.log.warn({ err, projectId: this.projectId }, 'reading a hole of the project feed from the log failed; trying again');
     } finally {
       this.filling = false;
-      this.advance();
+      this.moved(filled);
     }
   }
 
@@ -133,9 +131,9 @@ class ProjectFeed {
     this.subscribers.set(subscriber, { caughtUp: false });
     for (const { docName, update } of this.inFlight.values()) subscriber.sendUpdate(docName, update);
     const stored = await this.store.feedPosition(this.projectId);
-    if (this.position === null) {
-      this.position = stored;
-      this.ahead = this.ahead.filter((range) => range.to > stored);
+    if (!this.received) {
+      this.received = new SeqRanges(stored);
+      for (const range of this.early.splice(0)) this.received.add(range);
     }
     let start = since;
     if (since > stored) {
@@ -150,8 +148,8 @@ class ProjectFeed {
     const state = this.subscribers.get(subscriber);
     if (!state) return;
     state.caughtUp = true;
-    subscriber.sendFeedPosition(Math.max(this.position ?? stored, stored));
-    this.advance();
+    subscriber.sendFeedPosition(Math.max(this.received?.position ?? stored, stored));
+    this.moved(false);
   }
 
   /** Everything stored after `since` up to `upto`: log rows first, then the docs compacted since (see below). */
@@ -190,8 +188,8 @@ class ProjectFeed {
     this.subscribers.delete(subscriber);
     if (this.subscribers.size > 0) return;
     // Nobody follows: the next subscriber reads the position from the store again.
-    this.position = null;
-    this.ahead = [];
+    this.received = null;
+    this.early = [];
     if (this.gapTimer) clearTimeout(this.gapTimer);
     this.gapTimer = null;
   }
@@ -230,7 +228,7 @@ export class ProjectFeeds {
   }
 
   /** The updates `ids` are stored as `range` of the project's numbers (null: they never will be). */
-  committed(projectId: string, ids: string[], range: Range | null): void {
+  committed(projectId: string, ids: string[], range: SeqRange | null): void {
     const feed = this.feeds.get(projectId);
     if (!feed) return;
     feed.committed(ids, range);

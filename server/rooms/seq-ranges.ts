@@ -19,13 +19,6 @@ export class SeqRanges {
     return this.advance();
   }
 
-  /** Drops what the position now covers (it was set from the store). */
-  moveTo(position: number): boolean {
-    if (position <= this.position) return false;
-    this.position = position;
-    return this.advance();
-  }
-
   /** The numbers missing before the first range known ahead, or null when there is no hole. */
   get hole(): SeqRange | null {
     const first = this.ahead[0];
